@@ -1,0 +1,119 @@
+//! The C ABI: thin shims that check pointers, convert types, set errno and
+//! call the safe core. One file per concern of the public headers.
+//!
+//! Conventions (see the README): NULL where C would crash returns -1/NULL
+//! with errno EINVAL; outputs are written only on success; every node
+//! pointer handed to C came from `Arc::into_raw` or `Arc::as_ptr`.
+
+pub mod build;
+pub mod fsverity;
+pub mod image;
+pub mod mount;
+pub mod node;
+
+use std::ffi::{c_char, c_int, CStr};
+use std::mem::ManuallyDrop;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::node::{Node, NodeRef};
+
+/// The opaque node type of the C API.
+#[allow(non_camel_case_types)]
+#[repr(C)]
+pub struct lcfs_node_s {
+    _opaque: [u8; 0],
+}
+
+/// Sets errno for the calling thread.
+pub(crate) fn set_errno(e: i32) {
+    // SAFETY: __errno_location always returns this thread's valid errno slot.
+    unsafe { *libc::__errno_location() = e }
+}
+
+/// Reports `e` through errno and returns C's -1.
+pub(crate) fn fail(e: Error) -> c_int {
+    set_errno(e.errno());
+    -1
+}
+
+/// Reports `e` through errno and returns NULL.
+pub(crate) fn fail_null<T>(e: Error) -> *mut T {
+    set_errno(e.errno());
+    std::ptr::null_mut()
+}
+
+/// 0 on success, else -1 with errno.
+pub(crate) fn to_int(r: Result<()>) -> c_int {
+    match r {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+/// Borrows the node behind a C pointer without touching its refcount.
+///
+/// # Safety
+/// `p` must be NULL or a live node pointer this library handed out.
+pub(crate) unsafe fn borrow_node(p: *mut lcfs_node_s) -> Result<ManuallyDrop<NodeRef>> {
+    if p.is_null() {
+        return Err(Error::InvalidArgument);
+    }
+    // SAFETY: the caller guarantees `p` came from Arc::into_raw/as_ptr of a
+    // live node; ManuallyDrop keeps the count unchanged.
+    Ok(ManuallyDrop::new(unsafe {
+        Arc::from_raw(p as *const Node)
+    }))
+}
+
+/// Hands a new reference to C.
+pub(crate) fn give_node(n: NodeRef) -> *mut lcfs_node_s {
+    Arc::into_raw(n) as *mut lcfs_node_s
+}
+
+/// A pointer to a node owned elsewhere (no new reference).
+pub(crate) fn node_ptr(n: &NodeRef) -> *mut lcfs_node_s {
+    Arc::as_ptr(n) as *mut lcfs_node_s
+}
+
+/// Borrows a NUL-terminated C string.
+///
+/// # Safety
+/// `p` must be NULL or point to a NUL-terminated string that stays valid
+/// for the returned lifetime.
+pub(crate) unsafe fn borrow_cstr<'a>(p: *const c_char) -> Result<&'a CStr> {
+    if p.is_null() {
+        return Err(Error::InvalidArgument);
+    }
+    // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+    Ok(unsafe { CStr::from_ptr(p) })
+}
+
+/// Borrows `len` bytes at `p`; NULL is accepted only for an empty slice.
+///
+/// # Safety
+/// `p` must be NULL or valid for `len` bytes for the returned lifetime.
+pub(crate) unsafe fn borrow_bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u8]> {
+    if p.is_null() {
+        return if len == 0 {
+            Ok(&[])
+        } else {
+            Err(Error::InvalidArgument)
+        };
+    }
+    // SAFETY: non-NULL and valid for `len` bytes per the caller's contract.
+    Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Writes a 32-byte digest to a C buffer.
+///
+/// # Safety
+/// `out` must be NULL or valid for 32 bytes of writing.
+pub(crate) unsafe fn write_digest(out: *mut u8, digest: &[u8; 32]) -> Result<()> {
+    if out.is_null() {
+        return Err(Error::InvalidArgument);
+    }
+    // SAFETY: `out` is valid for 32 bytes per the caller's contract.
+    unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, 32) };
+    Ok(())
+}

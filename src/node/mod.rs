@@ -1,0 +1,291 @@
+//! The in-memory node tree: what `struct lcfs_node_s` is to C callers.
+//!
+//! Nodes are reference counted (`Arc`) because C holds references of its
+//! own; each node's data sits behind its own mutex so that C threads may
+//! work on different nodes at once. Lock order is always parent before
+//! child, and no code holds two sibling locks at once.
+
+mod clone;
+mod tree;
+pub mod xattr;
+
+use std::ffi::CStr;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+
+use crate::error::{Error, Result};
+pub use clone::{clone_deep, clone_node};
+pub use tree::{add_child, follow_links, make_hardlink};
+use xattr::Xattrs;
+
+/// `S_IFMT` and friends, as u32 for the node's mode field.
+pub mod mode {
+    pub const S_IFMT: u32 = libc::S_IFMT;
+    pub const S_IFREG: u32 = libc::S_IFREG;
+    pub const S_IFDIR: u32 = libc::S_IFDIR;
+    pub const S_IFLNK: u32 = libc::S_IFLNK;
+    pub const S_IFBLK: u32 = libc::S_IFBLK;
+    pub const S_IFCHR: u32 = libc::S_IFCHR;
+    pub const S_IFSOCK: u32 = libc::S_IFSOCK;
+    pub const S_IFIFO: u32 = libc::S_IFIFO;
+}
+
+/// Longest child name (`LCFS_MAX_NAME_LENGTH`).
+pub const MAX_NAME_LENGTH: usize = 255;
+/// Largest inline content (`LCFS_INLINE_CONTENT_MAX`).
+pub const INLINE_CONTENT_MAX: usize = 5000;
+/// Payloads of PATH_MAX bytes or more are refused.
+pub const PAYLOAD_MAX: usize = libc::PATH_MAX as usize;
+/// Length of a sha256 fs-verity digest.
+pub const DIGEST_SIZE: usize = 32;
+
+/// The stat-like fields of a node. `rdev` is 32 bits wide as in C, which
+/// truncates what `lcfs_node_set_rdev64` is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inode {
+    pub mode: u32,
+    pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u32,
+    pub size: u64,
+    pub mtime_sec: i64,
+    pub mtime_nsec: u32,
+}
+
+impl Inode {
+    pub fn file_type(&self) -> u32 {
+        self.mode & mode::S_IFMT
+    }
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == mode::S_IFDIR
+    }
+}
+
+/// Accepts only the seven file types composefs can store.
+pub fn validate_mode(m: u32) -> Result<()> {
+    match m & mode::S_IFMT {
+        mode::S_IFREG
+        | mode::S_IFDIR
+        | mode::S_IFLNK
+        | mode::S_IFBLK
+        | mode::S_IFCHR
+        | mode::S_IFSOCK
+        | mode::S_IFIFO => Ok(()),
+        _ => Err(Error::InvalidArgument),
+    }
+}
+
+/// A shared handle on a node; C's `struct lcfs_node_s *` is one of these.
+pub type NodeRef = Arc<Node>;
+
+/// A node: its data behind a lock.
+#[derive(Default)]
+pub struct Node {
+    data: Mutex<NodeData>,
+}
+
+/// Everything a node holds. Strings keep their NUL so that pointers to
+/// them can be handed to C as they are.
+#[derive(Default)]
+pub struct NodeData {
+    pub(crate) parent: Weak<Node>,
+    pub(crate) name: Option<Box<CStr>>,
+    /// Sorted by name bytes (strcmp order).
+    pub(crate) children: Vec<NodeRef>,
+    pub(crate) link_to: Option<NodeRef>,
+    /// A refused make_hardlink (cycle, self link) is reported when written.
+    pub(crate) link_to_invalid: bool,
+    pub(crate) payload: Option<Box<CStr>>,
+    pub(crate) content: Option<Box<[u8]>>,
+    pub xattrs: Xattrs,
+    pub(crate) digest: Option<[u8; DIGEST_SIZE]>,
+    pub inode: Inode,
+}
+
+impl Node {
+    /// A fresh node: everything zero except nlink 1, as `lcfs_node_new`.
+    pub fn new() -> NodeRef {
+        let n = Node::default();
+        n.lock().inode.nlink = 1;
+        Arc::new(n)
+    }
+
+    /// Locks this node's data. Nothing panics while holding the lock, so
+    /// a poisoned lock cannot happen; it is still taken over rather than
+    /// unwrapped.
+    pub fn lock(&self) -> MutexGuard<'_, NodeData> {
+        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl NodeData {
+    pub fn name(&self) -> Option<&CStr> {
+        self.name.as_deref()
+    }
+    pub fn parent(&self) -> Option<NodeRef> {
+        self.parent.upgrade()
+    }
+    pub fn children(&self) -> &[NodeRef] {
+        &self.children
+    }
+    pub fn is_dir(&self) -> bool {
+        self.inode.is_dir()
+    }
+    pub fn link_to(&self) -> Option<&NodeRef> {
+        self.link_to.as_ref()
+    }
+    pub fn link_to_invalid(&self) -> bool {
+        self.link_to_invalid
+    }
+    pub fn payload(&self) -> Option<&CStr> {
+        self.payload.as_deref()
+    }
+    pub fn content(&self) -> Option<&[u8]> {
+        self.content.as_deref()
+    }
+    pub fn digest(&self) -> Option<&[u8; DIGEST_SIZE]> {
+        self.digest.as_ref()
+    }
+
+    /// Binary search by name; Ok(index) when found, Err(insert position).
+    pub fn find_child(&self, name: &[u8]) -> std::result::Result<usize, usize> {
+        self.children.binary_search_by(|c| {
+            // Children always have names while they sit in a parent.
+            let n = c.lock();
+            n.name().map(CStr::to_bytes).unwrap_or_default().cmp(name)
+        })
+    }
+
+    pub fn lookup_child(&self, name: &[u8]) -> Option<NodeRef> {
+        self.find_child(name).ok().map(|i| self.children[i].clone())
+    }
+
+    /// `lcfs_node_set_payload`: None clears it.
+    pub fn set_payload(&mut self, payload: Option<&CStr>) -> Result<()> {
+        if let Some(p) = payload {
+            if p.to_bytes().len() >= PAYLOAD_MAX {
+                return Err(Error::NameTooLong);
+            }
+        }
+        self.payload = payload.map(Into::into);
+        Ok(())
+    }
+
+    /// `lcfs_node_set_symlink_payload`: non-empty target; size follows it.
+    /// C asserts the node is a symlink; we refuse with EINVAL instead.
+    pub fn set_symlink_payload(&mut self, target: &CStr) -> Result<()> {
+        if self.inode.file_type() != mode::S_IFLNK || target.to_bytes().is_empty() {
+            return Err(Error::InvalidArgument);
+        }
+        self.set_payload(Some(target))?;
+        self.inode.size = target.to_bytes().len() as u64;
+        Ok(())
+    }
+
+    /// `lcfs_node_set_content`: `data` None (or empty) clears the content
+    /// but still sets the size to `size`.
+    pub fn set_content(&mut self, data: Option<&[u8]>, size: usize) -> Result<()> {
+        let copy = match data {
+            Some(d) if size != 0 => {
+                if size > INLINE_CONTENT_MAX {
+                    return Err(Error::InvalidArgument);
+                }
+                Some(Box::<[u8]>::from(
+                    d.get(..size).ok_or(Error::InvalidArgument)?,
+                ))
+            }
+            _ => None,
+        };
+        self.content = copy;
+        self.inode.size = size as u64;
+        Ok(())
+    }
+
+    /// `lcfs_node_set_size`: a changed size drops inline content.
+    pub fn set_size(&mut self, size: u64) {
+        if size != self.inode.size {
+            self.content = None;
+            self.inode.size = size;
+        }
+    }
+
+    pub fn set_digest(&mut self, digest: &[u8; DIGEST_SIZE]) {
+        self.digest = Some(*digest);
+    }
+
+    /// `lcfs_node_set_xattr` (public budget).
+    pub fn set_xattr(&mut self, key: &CStr, value: &[u8]) -> Result<()> {
+        self.xattrs.set(key, value, xattr::EXTERNAL_XATTR_MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_node_defaults() {
+        let n = Node::new();
+        let d = n.lock();
+        assert_eq!(d.inode.nlink, 1);
+        assert_eq!(d.inode.mode, 0);
+        assert!(d.name().is_none() && d.payload().is_none() && d.content().is_none());
+    }
+
+    #[test]
+    fn content_and_size() {
+        let n = Node::new();
+        let mut d = n.lock();
+        d.set_content(Some(b"hello"), 5).unwrap();
+        assert_eq!(d.content(), Some(&b"hello"[..]));
+        assert_eq!(d.inode.size, 5);
+        d.set_size(5);
+        assert!(d.content().is_some());
+        d.set_size(6);
+        assert!(d.content().is_none());
+        d.set_content(None, 1234).unwrap();
+        assert_eq!(d.inode.size, 1234);
+        let big = vec![1u8; INLINE_CONTENT_MAX + 1];
+        assert_eq!(
+            d.set_content(Some(&big), big.len()),
+            Err(Error::InvalidArgument)
+        );
+        assert_eq!(d.inode.size, 1234);
+        d.set_content(Some(&big), INLINE_CONTENT_MAX).unwrap();
+        assert_eq!(d.content().map(<[u8]>::len), Some(INLINE_CONTENT_MAX));
+    }
+
+    #[test]
+    fn payload_rules() {
+        let n = Node::new();
+        let mut d = n.lock();
+        let long = std::ffi::CString::new(vec![b'a'; PAYLOAD_MAX]).unwrap();
+        assert_eq!(d.set_payload(Some(&long)), Err(Error::NameTooLong));
+        d.set_payload(Some(c"ab/cdef")).unwrap();
+        assert_eq!(d.payload(), Some(c"ab/cdef"));
+        assert_eq!(d.set_symlink_payload(c"x"), Err(Error::InvalidArgument));
+        d.inode.mode = mode::S_IFLNK | 0o777;
+        assert_eq!(d.set_symlink_payload(c""), Err(Error::InvalidArgument));
+        d.set_symlink_payload(c"target").unwrap();
+        assert_eq!(d.inode.size, 6);
+        d.set_payload(None).unwrap();
+        assert!(d.payload().is_none());
+    }
+
+    #[test]
+    fn modes() {
+        for t in [
+            mode::S_IFREG,
+            mode::S_IFDIR,
+            mode::S_IFLNK,
+            mode::S_IFBLK,
+            mode::S_IFCHR,
+            mode::S_IFSOCK,
+            mode::S_IFIFO,
+        ] {
+            assert!(validate_mode(t | 0o644).is_ok());
+        }
+        assert_eq!(validate_mode(0o644), Err(Error::InvalidArgument));
+        assert_eq!(validate_mode(0o170000), Err(Error::InvalidArgument));
+    }
+}
