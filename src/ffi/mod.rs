@@ -104,16 +104,3 @@ pub(crate) unsafe fn borrow_bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u
     // SAFETY: non-NULL and valid for `len` bytes per the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
 }
-
-/// Writes a 32-byte digest to a C buffer.
-///
-/// # Safety
-/// `out` must be NULL or valid for 32 bytes of writing.
-pub(crate) unsafe fn write_digest(out: *mut u8, digest: &[u8; 32]) -> Result<()> {
-    if out.is_null() {
-        return Err(Error::InvalidArgument);
-    }
-    // SAFETY: `out` is valid for 32 bytes per the caller's contract.
-    unsafe { std::ptr::copy_nonoverlapping(digest.as_ptr(), out, 32) };
-    Ok(())
-}
