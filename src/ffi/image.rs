@@ -1,9 +1,9 @@
-//! Image functions of lcfs-writer.h: writing and loading EROFS images.
-//! Not implemented yet (bit-identical writer issue): each fails with ENOSYS.
+//! Writing EROFS images (lcfs_write_to) and the option structs of lcfs-writer.h.
+//! Not implemented yet (bit-identical writer issue): fails with ENOSYS.
 
 use std::ffi::{c_char, c_int, c_void};
 
-use super::{fail, fail_null, lcfs_node_s};
+use super::{fail, lcfs_node_s};
 use crate::error::Error;
 
 /// C's write callback type (`lcfs_write_cb`).
@@ -40,50 +40,5 @@ pub unsafe extern "C" fn lcfs_write_to(
     _root: *mut lcfs_node_s,
     _options: *mut lcfs_write_options_s,
 ) -> c_int {
-    fail(Error::NotImplemented)
-}
-
-/// # Safety
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn lcfs_load_node_from_image(
-    _image_data: *const u8,
-    _image_data_size: usize,
-) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
-}
-
-/// # Safety
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn lcfs_load_node_from_image_ext(
-    _image_data: *const u8,
-    _image_data_size: usize,
-    _opts: *const lcfs_read_options_s,
-) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
-}
-
-/// # Safety
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn lcfs_load_node_from_fd(_fd: c_int) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
-}
-
-/// # Safety
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn lcfs_load_node_from_fd_ext(
-    _fd: c_int,
-    _opts: *const lcfs_read_options_s,
-) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
-}
-
-/// # Safety
-/// Not implemented yet.
-#[no_mangle]
-pub unsafe extern "C" fn lcfs_version_from_fd(_fd: c_int) -> c_int {
     fail(Error::NotImplemented)
 }

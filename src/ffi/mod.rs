@@ -8,6 +8,7 @@
 pub mod build;
 pub mod fsverity;
 pub mod image;
+pub mod load;
 pub mod mount;
 pub mod node;
 

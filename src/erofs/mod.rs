@@ -1,0 +1,3 @@
+//! EROFS images as composefs writes and reads them.
+
+pub mod format;
