@@ -3,6 +3,7 @@
 #[cfg(all(not(panic = "abort"), not(test)))]
 compile_error!("libcomposefs must be built with panic=abort: a panic must never unwind into C");
 
+pub mod build;
 pub mod erofs;
 pub mod error;
 pub mod ffi;

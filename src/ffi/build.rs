@@ -1,42 +1,103 @@
 //! Building trees from directories (lcfs-writer.h).
-//! Not implemented yet (trees-from-directories issue): each fails with ENOSYS.
 
 use std::ffi::{c_char, c_int};
+use std::os::fd::BorrowedFd;
 
-use super::{fail, fail_null, lcfs_node_s};
-use crate::error::Error;
+use super::{borrow_cstr, borrow_node, fail, fail_null, give_node, lcfs_node_s, to_int};
+use crate::build;
+use crate::error::{Error, Result};
+
+/// A directory descriptor from C: AT_FDCWD or a plausible fd.
+fn dirfd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
+    if fd == libc::AT_FDCWD {
+        return Ok(rustix::fs::CWD);
+    }
+    if fd < 0 {
+        return Err(Error::Os(libc::EBADF));
+    }
+    // SAFETY: fd is non-negative; the caller owns it for the duration of
+    // the call, and the kernel reports EBADF if it is not open.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// Copies `path` into a malloc'ed C string the caller frees with free(3).
+fn malloc_cstring(path: &[u8]) -> *mut c_char {
+    // SAFETY: malloc with a non-zero size; NULL is checked before use.
+    let p = unsafe { libc::malloc(path.len() + 1) } as *mut u8;
+    if !p.is_null() {
+        // SAFETY: p has room for path.len() + 1 bytes.
+        unsafe {
+            std::ptr::copy_nonoverlapping(path.as_ptr(), p, path.len());
+            *p.add(path.len()) = 0;
+        }
+    }
+    p as *mut c_char
+}
 
 /// # Safety
-/// Not implemented yet.
+/// `fname` must be NULL or a C string; `dirfd` an open directory or AT_FDCWD.
 #[no_mangle]
 pub unsafe extern "C" fn lcfs_load_node_from_file(
-    _dirfd: c_int,
-    _fname: *const c_char,
-    _buildflags: c_int,
+    dirfd: c_int,
+    fname: *const c_char,
+    buildflags: c_int,
 ) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
+    // SAFETY: forwarded from the caller.
+    let r = unsafe { borrow_cstr(fname) }
+        .and_then(|name| build::load_node_from_file(self::dirfd(dirfd)?, name, buildflags));
+    match r {
+        Ok(n) => give_node(n),
+        Err(e) => fail_null(e),
+    }
 }
 
 /// # Safety
-/// Not implemented yet.
+/// `fname` NULL or a C string; `failed_path_out` NULL or writable.
 #[no_mangle]
 pub unsafe extern "C" fn lcfs_build(
-    _dirfd: c_int,
-    _fname: *const c_char,
-    _buildflags: c_int,
-    _failed_path_out: *mut *mut c_char,
+    dirfd: c_int,
+    fname: *const c_char,
+    buildflags: c_int,
+    failed_path_out: *mut *mut c_char,
 ) -> *mut lcfs_node_s {
-    fail_null(Error::NotImplemented)
+    // SAFETY: forwarded from the caller.
+    let name = match unsafe { borrow_cstr(fname) } {
+        Ok(n) => n,
+        Err(e) => return fail_null(e),
+    };
+    let r = self::dirfd(dirfd)
+        .map_err(|error| build::BuildError {
+            error,
+            failed_path: name.to_bytes().to_vec(),
+        })
+        .and_then(|fd| build::build(fd, name, buildflags));
+    match r {
+        Ok(n) => give_node(n),
+        Err(e) => {
+            if !failed_path_out.is_null() {
+                // SAFETY: non-NULL and writable per the caller's contract.
+                unsafe { *failed_path_out = malloc_cstring(&e.failed_path) };
+            }
+            fail_null(e.error)
+        }
+    }
 }
 
 /// # Safety
-/// Not implemented yet.
+/// `node` NULL or live; `fname` NULL or a C string.
 #[no_mangle]
 pub unsafe extern "C" fn lcfs_node_set_from_content(
-    _node: *mut lcfs_node_s,
-    _dirfd: c_int,
-    _fname: *const c_char,
-    _buildflags: c_int,
+    node: *mut lcfs_node_s,
+    dirfd: c_int,
+    fname: *const c_char,
+    buildflags: c_int,
 ) -> c_int {
-    fail(Error::NotImplemented)
+    // SAFETY: forwarded from the caller.
+    let args = unsafe { borrow_node(node).and_then(|n| Ok((n, borrow_cstr(fname)?))) };
+    match args {
+        Ok((n, name)) => to_int(
+            self::dirfd(dirfd).and_then(|fd| build::set_from_content(&n, fd, name, buildflags)),
+        ),
+        Err(e) => fail(e),
+    }
 }

@@ -33,6 +33,8 @@ pub mod mode {
 pub const MAX_NAME_LENGTH: usize = 255;
 /// Largest inline content (`LCFS_INLINE_CONTENT_MAX`).
 pub const INLINE_CONTENT_MAX: usize = 5000;
+/// Largest content lcfs_build inlines (`LCFS_RECOMMENDED_INLINE_CONTENT_MAX`).
+pub const RECOMMENDED_INLINE_CONTENT_MAX: usize = 64;
 /// Payloads of PATH_MAX bytes or more are refused.
 pub const PAYLOAD_MAX: usize = libc::PATH_MAX as usize;
 /// Length of a sha256 fs-verity digest.
