@@ -5,4 +5,6 @@ compile_error!("libcomposefs must be built with panic=abort: a panic must never 
 
 pub mod error;
 pub mod ffi;
+pub mod fsverity;
 pub mod node;
+pub mod sys;
