@@ -7,4 +7,6 @@ pub mod build;
 pub mod erofs;
 pub mod error;
 pub mod ffi;
+pub mod fsverity;
 pub mod node;
+pub mod sys;
