@@ -46,7 +46,8 @@ pub(crate) fn apply(
 ) -> Result<()> {
     let size = node.lock().inode.size;
     if plan.digest {
-        let digest = crate::fsverity::digest_from_fd(fd)?;
+        // C reports any read failure while hashing as ENODATA.
+        let digest = crate::fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)?;
         let mut d = node.lock();
         d.set_digest(&digest);
         if buildflags & flags::BY_DIGEST != 0 {

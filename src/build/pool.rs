@@ -35,7 +35,7 @@ pub(crate) struct Shared {
 impl Shared {
     fn record(&self, fail: Fail) {
         let mut slot = self.first_fail.lock().unwrap_or_else(|p| p.into_inner());
-        if slot.as_ref().is_none_or(|f| fail.seq < f.seq) {
+        if slot.as_ref().map_or(true, |f| fail.seq < f.seq) {
             *slot = Some(fail);
         }
         self.stop.store(true, Ordering::Relaxed);

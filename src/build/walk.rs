@@ -182,10 +182,9 @@ impl<'a> Walker<'a> {
             }
             let mut ftype = entry.file_type();
             if ftype == FileType::Unknown {
-                let st = rustix::fs::statat(dfd, child_name, AtFlags::SYMLINK_NOFOLLOW)
-                    .map_err(|e| {
-                        self.fail(e.into(), join_path(&path, Some(child_name.to_bytes())))
-                    })?;
+                let st = rustix::fs::statat(dfd, child_name, AtFlags::SYMLINK_NOFOLLOW).map_err(
+                    |e| self.fail(e.into(), join_path(&path, Some(child_name.to_bytes()))),
+                )?;
                 if FileType::from_raw_mode(st.st_mode) == FileType::Directory {
                     ftype = FileType::Directory;
                 }

@@ -120,6 +120,21 @@ impl Node {
     }
 }
 
+impl std::fmt::Debug for Node {
+    /// Name and inode only; a node locked elsewhere prints as such
+    /// instead of blocking.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.data.try_lock() {
+            Ok(d) => f
+                .debug_struct("Node")
+                .field("name", &d.name())
+                .field("inode", &d.inode)
+                .finish(),
+            Err(_) => f.write_str("Node(<locked>)"),
+        }
+    }
+}
+
 impl NodeData {
     pub fn name(&self) -> Option<&CStr> {
         self.name.as_deref()
