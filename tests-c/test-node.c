@@ -212,6 +212,10 @@ static void test_children(void)
 	struct lcfs_node_s *sub = new_dir();
 	CHECK_OK(lcfs_node_add_child(root, sub, "sub"));
 	CHECK_FAIL(lcfs_node_add_child(sub, kids[1], "x"), EMLINK);
+	/* Adding a node to itself: C's own checks refuse these first. */
+	CHECK_FAIL(lcfs_node_add_child(file, file, "x"), ENOTDIR);
+	CHECK_FAIL(lcfs_node_add_child(sub, sub, ""), EINVAL);
+	CHECK_FAIL(lcfs_node_add_child(sub, sub, "x"), EMLINK);
 	CHECK_FAIL(lcfs_node_add_child(root, orphan, "b"), EEXIST);
 	CHECK_FAIL(lcfs_node_add_child(root, orphan, "sub"), EEXIST);
 	/* Failures leave both nodes as they were. */
@@ -288,7 +292,7 @@ static void test_teardown(void)
 	printf("ok teardown: detached survivors, recursive\n");
 }
 
-static void test_hardlinks(void)
+static void test_hardlinks(bool ours)
 {
 	struct lcfs_node_s *root = new_dir();
 	struct lcfs_node_s *target = new_file();
@@ -328,6 +332,24 @@ static void test_hardlinks(void)
 	CHECK(name_is(l1, NULL));
 	CHECK(lcfs_node_get_hardlink_target(l1) == target);
 	lcfs_node_unref(l3);
+
+	/* A file linked to its own parent, which then only that link keeps
+	 * alive; relinking lets go of the parent (C leaks it instead). */
+	struct lcfs_node_s *x = new_dir(), *in = new_file(), *o = new_file();
+	CHECK_OK(lcfs_node_add_child(x, in, "in"));
+	lcfs_node_ref(in);
+	lcfs_node_make_hardlink(in, x);
+	CHECK(lcfs_node_get_nlink(x) == 2);
+	lcfs_node_unref(x);
+	CHECK(name_is(in, "in") && lcfs_node_get_hardlink_target(in) == x);
+	lcfs_node_make_hardlink(in, o);
+	CHECK(lcfs_node_get_hardlink_target(in) == o && lcfs_node_get_nlink(o) == 2);
+	if (ours) {
+		/* Ours only: the parent really went away and detached `in`. */
+		CHECK(name_is(in, NULL) && lcfs_node_get_parent(in) == NULL);
+	}
+	lcfs_node_unref(in);
+	lcfs_node_unref(o);
 	printf("ok hardlinks: nlink, targets, lifetime\n");
 }
 
@@ -809,7 +831,7 @@ int main(void)
 	test_defaults();
 	test_children();
 	test_teardown();
-	test_hardlinks();
+	test_hardlinks(ours);
 	test_xattrs(ours);
 	test_payload_content();
 	test_inode_fields();
