@@ -413,6 +413,8 @@ static void test_xattrs(bool ours)
 	CHECK_FAIL(lcfs_node_set_xattr(n, k256, "v", 1), ERANGE);
 	CHECK_FAIL(lcfs_node_set_xattr(n, "user.new", v64k, 65536), EINVAL);
 	CHECK_FAIL(lcfs_node_set_xattr(n, "user.d", v64k, 65536), EINVAL);
+	/* 65535 passes the length check but no node budget can hold it. */
+	CHECK_FAIL(lcfs_node_set_xattr(n, "user.new", v64k, 65535), ERANGE);
 	/* Name checked before value length. */
 	CHECK_FAIL(lcfs_node_set_xattr(n, "", v64k, 65536), ERANGE);
 	CHECK(lcfs_node_get_n_xattr(n) == 5);
