@@ -10,11 +10,9 @@ use crate::error::{Error, Result};
 /// `child`. Refuses, in C's order: non-directory parent (ENOTDIR), empty
 /// name (EINVAL), long name (ENAMETOOLONG), child already named (EMLINK),
 /// name taken (EEXIST). Stricter than C: adding a node below itself is
-/// EINVAL instead of a reference loop.
+/// EINVAL instead of a reference loop, checked where C would go on to
+/// insert, so that every case C refuses gets C's errno.
 pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
-    if Arc::ptr_eq(parent, child) {
-        return Err(Error::InvalidArgument);
-    }
     let name_len = name.to_bytes().len();
     {
         let p = parent.lock();
@@ -28,6 +26,8 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
             return Err(Error::NameTooLong);
         }
     }
+    // Checked before locking the child: for a self add it is the parent.
+    let is_self = Arc::ptr_eq(parent, child);
     let child_has_children = {
         let c = child.lock();
         if c.name.is_some() {
@@ -37,7 +37,7 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
     };
     // An unnamed child can only be an ancestor of `parent` as its root, and
     // only if it has children: leaves skip the walk up.
-    if child_has_children && Arc::ptr_eq(&root_of(parent), child) {
+    if is_self || (child_has_children && Arc::ptr_eq(&root_of(parent), child)) {
         return Err(Error::InvalidArgument);
     }
     let mut p = parent.lock();
@@ -93,9 +93,14 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
         let mut t = target.lock();
         t.inode.nlink = t.inode.nlink.wrapping_add(1);
     }
-    let mut n = node.lock();
-    n.link_to = Some(target.clone());
-    n.link_to_invalid = false;
+    let old = {
+        let mut n = node.lock();
+        n.link_to_invalid = false;
+        n.link_to.replace(target.clone())
+    };
+    // Released only after unlocking `node`: if this was the last reference
+    // to the old target, its teardown may need to lock `node` (a child of it).
+    drop(old);
     Ok(())
 }
 
@@ -235,5 +240,35 @@ mod tests {
         assert!(a.lock().link_to_invalid());
         assert!(a.lock().link_to().is_none());
         assert_eq!(make_hardlink(&b, &b), Err(Error::InvalidArgument));
+    }
+
+    #[test]
+    fn self_add_gets_c_errno_where_c_refuses() {
+        let f = file();
+        assert_eq!(add_child(&f, &f, c"x"), Err(Error::NotADirectory));
+        let root = dir();
+        let d = dir();
+        add_child(&root, &d, c"d").unwrap();
+        assert_eq!(add_child(&d, &d, c""), Err(Error::InvalidArgument));
+        assert_eq!(add_child(&d, &d, c"x"), Err(Error::AlreadyLinked));
+        assert_eq!(add_child(&root, &root, c"x"), Err(Error::InvalidArgument));
+        assert!(root.lock().name().is_none());
+    }
+
+    #[test]
+    fn relinking_away_from_last_reference_to_parent() {
+        // n links to its own parent, which nothing else keeps alive: moving
+        // the link frees the parent, whose teardown detaches n.
+        let parent = dir();
+        let n = file();
+        add_child(&parent, &n, c"n").unwrap();
+        make_hardlink(&n, &parent).unwrap();
+        drop(parent);
+        assert!(n.lock().name().is_some());
+        let other = file();
+        make_hardlink(&n, &other).unwrap();
+        let d = n.lock();
+        assert!(d.name().is_none() && d.parent().is_none());
+        assert!(Arc::ptr_eq(d.link_to().unwrap(), &other));
     }
 }
