@@ -80,14 +80,23 @@ pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
 }
 
 /// `lcfs_node_make_hardlink`: `node` becomes a link to `target`, whose
-/// nlink goes up by one. C has no error return, so a refused link (to
-/// itself, or one that would close a cycle) marks `node` invalid and the
-/// write fails with EINVAL later, as C does for cycles.
+/// nlink goes up by one. C has no error return and builds whatever it is
+/// given; we refuse links that would make a reference cycle and remember
+/// why, so that writing fails as it would in C: a link closing a cycle
+/// raises the target's nlink as C does and makes the write fail with
+/// ELOOP; a link to itself (C asserts) fails it with EINVAL.
 pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
-    let closes_cycle = Arc::ptr_eq(node, target) || reaches(target, node);
-    if closes_cycle {
-        node.lock().link_to_invalid = true;
+    if Arc::ptr_eq(node, target) {
+        node.lock().link_error = Some(Error::InvalidArgument);
         return Err(Error::InvalidArgument);
+    }
+    if reaches(target, node) {
+        {
+            let mut t = target.lock();
+            t.inode.nlink = t.inode.nlink.wrapping_add(1);
+        }
+        node.lock().link_error = Some(Error::Loop);
+        return Err(Error::Loop);
     }
     {
         let mut t = target.lock();
@@ -95,7 +104,7 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     }
     let old = {
         let mut n = node.lock();
-        n.link_to_invalid = false;
+        n.link_error = None;
         n.link_to.replace(target.clone())
     };
     // Released only after unlocking `node`: if this was the last reference
@@ -235,11 +244,14 @@ mod tests {
         make_hardlink(&c, &b).unwrap();
         assert_eq!(b.lock().inode.nlink, 2);
         assert!(Arc::ptr_eq(&follow_links(&c).unwrap(), &a));
-        // a -> c would close the loop a -> c -> b -> a.
-        assert_eq!(make_hardlink(&a, &c), Err(Error::InvalidArgument));
-        assert!(a.lock().link_to_invalid());
+        // a -> c would close the loop a -> c -> b -> a: C raises c's nlink
+        // and fails the write with ELOOP.
+        assert_eq!(make_hardlink(&a, &c), Err(Error::Loop));
+        assert_eq!(a.lock().link_error(), Some(Error::Loop));
         assert!(a.lock().link_to().is_none());
+        assert_eq!(c.lock().inode.nlink, 2);
         assert_eq!(make_hardlink(&b, &b), Err(Error::InvalidArgument));
+        assert_eq!(b.lock().link_error(), Some(Error::InvalidArgument));
     }
 
     #[test]
