@@ -51,14 +51,15 @@ cleanup() {
     # Unmount anything left under $T, deepest first, then remove it.
     awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
         while read -r m; do umount -l "$m"; done
-    if awk -v t="$T" '$5 ~ "^"t {f=1} END {exit !f}' /proc/self/mountinfo; then
+    if [ -n "${LCFS_KEEP_TMP:-}" ]; then
+        echo "$NAME: kept $T"
+    elif awk -v t="$T" '$5 ~ "^"t {f=1} END {exit !f}' /proc/self/mountinfo; then
         echo "$NAME: not removing $T: still mounted"
     else
         rm -rf "$T"
     fi
 }
 trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap - EXIT
 
 so=$SO_DIR/libcomposefs.so.1
 [ -e "$so" ] || so=$SO_DIR/libcomposefs.so
@@ -289,6 +290,13 @@ sleep 0.2
 echo "0 100000 65536" > "/proc/$SLEEPER/uid_map"
 echo "0 100000 65536" > "/proc/$SLEEPER/gid_map"
 
+# The unprivileged checks of test-mount.c itself, against both libraries.
+for lib in "$OURS" "$CLIB"; do
+    checks=$((checks + 1))
+    out=$(LD_LIBRARY_PATH=$lib "$T/test-mount" 2>&1) || fail "test-mount self checks with $lib: $out"
+done
+echo "$NAME: self checks: $out"
+
 echo "$NAME: scenarios (ours vs upstream C):"
 scenario basic s_basic
 scenario fd s_fd
@@ -317,6 +325,7 @@ expect "readonly" "$(t readonly | tr '\n' ' ')" \
     "ok ro overlay composefs ro,lowerdir+=/tmp/.composefs.X,datadir+=T/objs,redirect_dir=on,metacopy=on Read-only file system "
 expect "image_mountdir" "$(t imgdir | tr '\n' ' ')" \
     "ok rw overlay composefs ro,lowerdir+=T/imgdir,datadir+=T/objs,redirect_dir=on,metacopy=on image_mountdir kept, unmounted errno 2 "
+expect "acl image keeps its ACL" "$(t acl | grep -c 'posix_acl_access\|user:1234:rw-')" 1
 expect "idmap" "$(t idmap | sed -n '1,5p' | tr '\n' ' ')" \
     "ok small 100000 100000 dir 100000 100000 dir/big 101234 105678 cdev 100000 100000 "
 expect "idmap content" "$(t idmap | sed -n 6p)" "$(sha256sum < "$S/dir/big")"

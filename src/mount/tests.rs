@@ -277,6 +277,7 @@ fn image_mounts_through_the_new_api_and_leaves_nothing_behind() {
     let s = Scratch::new("full");
     let img = s.file("img.cfs", &testimg::image(0));
     let objs = s.sub("objs");
+    testimg::populate_objdir(&path_of(&objs)).unwrap();
     let mnt = s.sub("mnt");
     let o = opts(vec![objs.as_c_str()]);
     mount_image(&img, &mnt, &o).unwrap();
@@ -290,6 +291,8 @@ fn image_mounts_through_the_new_api_and_leaves_nothing_behind() {
     assert!(e.super_opts.contains("redirect_dir=on"), "{e:?}");
     assert!(e.mount_opts.starts_with("rw"), "{e:?}");
     assert_eq!(read(&path_of(&mnt).join("hello")), testimg::HELLO);
+    // Data through the metacopy redirect into the data-only layer.
+    assert_eq!(read(&path_of(&mnt).join("remote")), testimg::REMOTE);
     assert_eq!(leftovers(), before);
     drop(_m);
     assert!(mount_at(&mnt).is_none());
@@ -355,6 +358,15 @@ fn failures_clean_up() {
     // A missing object dir fails in fsconfig, with the kernel's errno.
     let gone = opts(vec![c"/nonexistent-objs"]);
     assert_eq!(errno_of(mount_image(&img, &mnt, &gone)), libc::ENOENT);
+    // A caller's image_mountdir survives a failed image mount (C would
+    // rmdir it here; we never remove what we did not create).
+    let given = s.sub("given");
+    let o2 = MountOptions {
+        image_mountdir: Some(&given),
+        ..o.clone()
+    };
+    assert_eq!(errno_of(mount_image(&broken, &mnt, &o2)), libc::EINVAL);
+    assert!(path_of(&given).is_dir());
     // The loop path cleans up too.
     let fd = open_ro(&broken);
     let r = mount_erofs_loop(fd.as_fd(), Some(&broken), &mnt, false, None);
@@ -462,6 +474,14 @@ fn erofs_through_a_loop_device() {
     assert_eq!(attr("loop/dio"), "1");
     assert_eq!(attr("queue/logical_block_size"), "4096");
     assert_eq!(read(&path_of(&mnt).join("hello")), testimg::HELLO);
+    // The overlay stacks on a loop-backed image like on a file-backed one.
+    let objs = s.sub("objs");
+    testimg::populate_objdir(&path_of(&objs)).unwrap();
+    let top = s.sub("top");
+    mount_overlay_new(&mnt, &opts(vec![objs.as_c_str()]), &top).unwrap();
+    let t = Mounted(top.clone());
+    assert_eq!(read(&path_of(&top).join("remote")), testimg::REMOTE);
+    drop(t);
     drop(m);
     // Autoclear: the device goes away with the mount.
     assert_eq!(wait_loops_back_to(&loops), loops);
@@ -529,4 +549,103 @@ fn overlay_through_the_new_api_with_commas() {
     let e = mount_at(&mnt).unwrap();
     assert!(e.super_opts.contains("verity=require"), "{e:?}");
     assert_eq!(read(&path_of(&mnt).join("f")), b"lower");
+}
+
+#[test]
+fn whole_chain_through_mount2() {
+    let Some(_g) = root_only("whole_chain_through_mount2") else {
+        return;
+    };
+    let s = Scratch::new("legacy-chain");
+    let img = s.file("img.cfs", &testimg::image(0));
+    let empty = s.sub("empty-objs");
+    let objs = s.sub("ob,js");
+    testimg::populate_objdir(&path_of(&objs)).unwrap();
+    let lower = s.sub("image");
+    let mnt = s.sub("mnt");
+    mount_erofs_legacy(&img, &lower, false, None).unwrap();
+    let _l = Mounted(lower.clone());
+    // The object is found in the second data-only layer.
+    let o = opts(vec![empty.as_c_str(), objs.as_c_str()]);
+    mount_overlay_legacy(&lower, &o, &mnt).unwrap();
+    let _m = Mounted(mnt.clone());
+    let e = mount_at(&mnt).unwrap();
+    assert!(e.super_opts.contains("empty-objs::"), "{e:?}");
+    assert_eq!(read(&path_of(&mnt).join("remote")), testimg::REMOTE);
+    assert_eq!(read(&path_of(&mnt).join("hello")), testimg::HELLO);
+}
+
+/// A process in a new user namespace mapping 0..65536 to 100000..; killed
+/// on drop.
+struct UserNs(std::process::Child);
+
+impl UserNs {
+    fn new() -> Option<UserNs> {
+        let child = std::process::Command::new("unshare")
+            .args(["-U", "sleep", "60"])
+            .spawn()
+            .ok()?;
+        let ns = UserNs(child);
+        let pid = ns.0.id();
+        // Wait for unshare to have exec'd sleep inside the namespace.
+        for _ in 0..100 {
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).ok()?;
+            if comm.trim() == "sleep" {
+                for map in ["uid_map", "gid_map"] {
+                    std::fs::write(format!("/proc/{pid}/{map}"), "0 100000 65536").ok()?;
+                }
+                return Some(ns);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        None
+    }
+    fn path(&self) -> CString {
+        CString::new(format!("/proc/{}/ns/user", self.0.id())).unwrap()
+    }
+}
+
+impl Drop for UserNs {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn idmapped_image_mount() {
+    let Some(_g) = root_only("idmapped_image_mount") else {
+        return;
+    };
+    let Some(ns) = UserNs::new() else {
+        eprintln!("idmapped_image_mount: skipped, cannot run unshare -U");
+        return;
+    };
+    let s = Scratch::new("idmap");
+    let img = s.file("img.cfs", &testimg::image(0));
+    let objs = s.sub("objs");
+    testimg::populate_objdir(&path_of(&objs)).unwrap();
+    let mnt = s.sub("mnt");
+    let userns = open_ro(&ns.path());
+    let o = MountOptions {
+        flags: FLAGS_IDMAP,
+        idmap_fd: std::os::fd::AsRawFd::as_raw_fd(&userns),
+        ..opts(vec![objs.as_c_str()])
+    };
+    mount_image(&img, &mnt, &o).unwrap();
+    let _m = Mounted(mnt.clone());
+    // Files owned by 0 in the image show up as the namespace's 0.
+    let st = rustix::fs::stat(path_of(&mnt).join("hello")).unwrap();
+    assert_eq!((st.st_uid, st.st_gid), (100000, 100000));
+    assert_eq!(read(&path_of(&mnt).join("remote")), testimg::REMOTE);
+    drop(_m);
+    // An fd that is not a user namespace: the kernel's EINVAL, no leftovers.
+    let before = leftovers();
+    let null = open_ro(c"/dev/null");
+    let o = MountOptions {
+        idmap_fd: std::os::fd::AsRawFd::as_raw_fd(&null),
+        ..o
+    };
+    assert_eq!(errno_of(mount_image(&img, &mnt, &o)), libc::EINVAL);
+    assert_eq!(leftovers(), before);
 }
