@@ -101,7 +101,7 @@ mod tests {
     #[test]
     fn temp_dir_is_private_and_removed_on_drop() {
         // Other tests count /tmp/.composefs.* entries.
-        let _g = crate::mount::tests::SERIAL.lock();
+        let _g = crate::mount::tests::harness::SERIAL.lock();
         let d = ImageMountDir::new(None).unwrap();
         let p = d.path().to_owned();
         assert!(p.to_bytes().starts_with(TEMPLATE_PREFIX.as_bytes()));
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn given_dir_is_kept() {
-        let _g = crate::mount::tests::SERIAL.lock();
+        let _g = crate::mount::tests::harness::SERIAL.lock();
         let p = make_temp_dir().unwrap();
         drop(ImageMountDir::new(Some(&p)).unwrap());
         assert!(rustix::fs::stat(p.as_c_str()).is_ok());
