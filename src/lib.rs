@@ -7,5 +7,6 @@ pub mod erofs;
 pub mod error;
 pub mod ffi;
 pub mod fsverity;
+pub mod mount;
 pub mod node;
 pub mod sys;
