@@ -6,3 +6,6 @@ compile_error!("libcomposefs must be built with panic=abort: a panic must never 
 pub mod error;
 pub mod ffi;
 pub mod node;
+
+#[cfg(test)]
+mod abi_check;
