@@ -342,3 +342,37 @@ fn compile_errors_are_detected() {
     assert!(compile(&dir.0, &bad).is_err());
     assert!(compile(&dir.0, HEADERS).is_ok());
 }
+
+/// The `pkg-config` crate (what Rust build scripts use) must find an
+/// installed libcomposefs. tests-c/check-install.sh installs into a staging
+/// root, points pkg-config at it and names the expected directories in
+/// LCFS_PKG_EXPECT_LIBDIR and LCFS_PKG_EXPECT_INCLUDEDIR; that script also
+/// confirms this test printed its success line. Plain `cargo test` has no
+/// installation to look at, says so, and checks nothing.
+#[test]
+fn pkg_config_crate_finds_installed_library() {
+    let (Ok(libdir), Ok(includedir)) = (
+        std::env::var("LCFS_PKG_EXPECT_LIBDIR"),
+        std::env::var("LCFS_PKG_EXPECT_INCLUDEDIR"),
+    ) else {
+        eprintln!("no staged installation (run by tests-c/check-install.sh)");
+        return;
+    };
+    let pc_in = std::fs::read_to_string(crate_dir().join("composefs.pc.in")).expect("pc.in");
+    let version = pc_in
+        .lines()
+        .find_map(|l| l.strip_prefix("Version:"))
+        .map(str::trim)
+        .expect("Version line in composefs.pc.in");
+    let lib = pkg_config::Config::new()
+        .exactly_version(version)
+        .cargo_metadata(false)
+        .env_metadata(false)
+        .probe("composefs")
+        .expect("pkg-config crate finds composefs");
+    assert_eq!(lib.version, version);
+    assert_eq!(lib.libs, ["composefs"]);
+    assert_eq!(lib.link_paths, [PathBuf::from(&libdir)]);
+    assert_eq!(lib.include_paths, [PathBuf::from(&includedir)]);
+    println!("pkg-config crate: composefs {version}, -L{libdir} -I{includedir}");
+}
