@@ -10,3 +10,6 @@ pub mod fsverity;
 pub mod mount;
 pub mod node;
 pub mod sys;
+
+#[cfg(test)]
+mod abi_check;
