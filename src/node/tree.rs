@@ -82,19 +82,15 @@ pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
 /// `lcfs_node_make_hardlink`: `node` becomes a link to `target`, whose
 /// nlink goes up by one. C has no error return and builds whatever it is
 /// given; we refuse links that would make a reference cycle and remember
-/// why, so that writing fails as it would in C: a link closing a cycle
-/// raises the target's nlink as C does and makes the write fail with
-/// ELOOP; a link to itself (C asserts) fails it with EINVAL.
+/// why, so that writing fails as it would in C: with ELOOP for a link
+/// that closes a cycle, EINVAL for a link to itself (C asserts). A refused
+/// link changes nothing else (C would also have raised the target's nlink).
 pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     if Arc::ptr_eq(node, target) {
         node.lock().link_error = Some(Error::InvalidArgument);
         return Err(Error::InvalidArgument);
     }
     if reaches(target, node) {
-        {
-            let mut t = target.lock();
-            t.inode.nlink = t.inode.nlink.wrapping_add(1);
-        }
         node.lock().link_error = Some(Error::Loop);
         return Err(Error::Loop);
     }
@@ -244,12 +240,12 @@ mod tests {
         make_hardlink(&c, &b).unwrap();
         assert_eq!(b.lock().inode.nlink, 2);
         assert!(Arc::ptr_eq(&follow_links(&c).unwrap(), &a));
-        // a -> c would close the loop a -> c -> b -> a: C raises c's nlink
-        // and fails the write with ELOOP.
+        // a -> c would close the loop a -> c -> b -> a: the write will fail
+        // with ELOOP, as in C.
         assert_eq!(make_hardlink(&a, &c), Err(Error::Loop));
         assert_eq!(a.lock().link_error(), Some(Error::Loop));
         assert!(a.lock().link_to().is_none());
-        assert_eq!(c.lock().inode.nlink, 2);
+        assert_eq!(c.lock().inode.nlink, 1);
         assert_eq!(make_hardlink(&b, &b), Err(Error::InvalidArgument));
         assert_eq!(b.lock().link_error(), Some(Error::InvalidArgument));
     }
