@@ -92,7 +92,8 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     }
     if reaches(target, node) {
         node.lock().link_error = Some(Error::Loop);
-        return Err(Error::Loop);
+        // The call itself is misuse (EINVAL); ELOOP is what writing reports.
+        return Err(Error::InvalidArgument);
     }
     {
         let mut t = target.lock();
@@ -242,7 +243,7 @@ mod tests {
         assert!(Arc::ptr_eq(&follow_links(&c).unwrap(), &a));
         // a -> c would close the loop a -> c -> b -> a: the write will fail
         // with ELOOP, as in C.
-        assert_eq!(make_hardlink(&a, &c), Err(Error::Loop));
+        assert_eq!(make_hardlink(&a, &c), Err(Error::InvalidArgument));
         assert_eq!(a.lock().link_error(), Some(Error::Loop));
         assert!(a.lock().link_to().is_none());
         assert_eq!(c.lock().inode.nlink, 1);
