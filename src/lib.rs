@@ -8,5 +8,9 @@ pub mod erofs;
 pub mod error;
 pub mod ffi;
 pub mod fsverity;
+pub mod mount;
 pub mod node;
 pub mod sys;
+
+#[cfg(test)]
+mod abi_check;

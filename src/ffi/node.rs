@@ -377,34 +377,126 @@ pub unsafe extern "C" fn lcfs_node_try_set_mode(node: *mut lcfs_node_s, mode: u3
     }
 }
 
-/// Plain getter/setter pairs over `Inode` fields.
-macro_rules! inode_field {
-    ($get:ident, $set:ident, $field:ident, $ty:ty) => {
-        /// # Safety
-        /// `node` NULL or live.
-        #[no_mangle]
-        pub unsafe extern "C" fn $get(node: *mut lcfs_node_s) -> $ty {
-            // SAFETY: forwarded from the caller.
-            unsafe { with(node, 0, |d| d.inode.$field as $ty) }
-        }
-
-        /// # Safety
-        /// `node` NULL or live.
-        #[no_mangle]
-        pub unsafe extern "C" fn $set(node: *mut lcfs_node_s, value: $ty) {
-            // SAFETY: forwarded from the caller. The cast truncates rdev to
-            // 32 bits exactly as C's uint32_t field does.
-            unsafe { with(node, (), |d| d.inode.$field = value as _) }
-        }
-    };
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_mode(node: *mut lcfs_node_s) -> u32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| d.inode.mode) }
 }
 
-inode_field!(lcfs_node_get_mode, lcfs_node_set_mode, mode, u32);
-inode_field!(lcfs_node_get_uid, lcfs_node_set_uid, uid, u32);
-inode_field!(lcfs_node_get_gid, lcfs_node_set_gid, gid, u32);
-inode_field!(lcfs_node_get_rdev, lcfs_node_set_rdev, rdev, u32);
-inode_field!(lcfs_node_get_rdev64, lcfs_node_set_rdev64, rdev, u64);
-inode_field!(lcfs_node_get_nlink, lcfs_node_set_nlink, nlink, u32);
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_mode(node: *mut lcfs_node_s, value: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            d.inode.mode = value;
+        })
+    }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_uid(node: *mut lcfs_node_s) -> u32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| d.inode.uid) }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_uid(node: *mut lcfs_node_s, value: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            d.inode.uid = value;
+        })
+    }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_gid(node: *mut lcfs_node_s) -> u32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| d.inode.gid) }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_gid(node: *mut lcfs_node_s, value: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            d.inode.gid = value;
+        })
+    }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_rdev(node: *mut lcfs_node_s) -> u32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| d.inode.rdev) }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_rdev(node: *mut lcfs_node_s, value: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            d.inode.rdev = value;
+        })
+    }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_rdev64(node: *mut lcfs_node_s) -> u64 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| u64::from(d.inode.rdev)) }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_rdev64(node: *mut lcfs_node_s, value: u64) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            // C stores rdev in 32 bits: the high half is dropped.
+            d.inode.rdev = value as u32;
+        })
+    }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_get_nlink(node: *mut lcfs_node_s) -> u32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { with(node, 0, |d| d.inode.nlink) }
+}
+
+/// # Safety
+/// `node` NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn lcfs_node_set_nlink(node: *mut lcfs_node_s, value: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        with(node, (), |d| {
+            d.inode.nlink = value;
+        })
+    }
+}
 
 /// # Safety
 /// `node` NULL or live.
@@ -425,7 +517,7 @@ pub unsafe extern "C" fn lcfs_node_set_size(node: *mut lcfs_node_s, size: u64) {
 /// # Safety
 /// `node` NULL or live; `time` NULL or a valid timespec.
 #[no_mangle]
-pub unsafe extern "C" fn lcfs_node_set_mtime(node: *mut lcfs_node_s, time: *const libc::timespec) {
+pub unsafe extern "C" fn lcfs_node_set_mtime(node: *mut lcfs_node_s, time: *mut libc::timespec) {
     if time.is_null() {
         set_errno(Error::InvalidArgument.errno());
         return;
@@ -479,7 +571,7 @@ pub unsafe extern "C" fn lcfs_node_get_fsverity_digest(node: *mut lcfs_node_s) -
 /// # Safety
 /// `node` NULL or live; `digest` NULL or 32 readable bytes.
 #[no_mangle]
-pub unsafe extern "C" fn lcfs_node_set_fsverity_digest(node: *mut lcfs_node_s, digest: *const u8) {
+pub unsafe extern "C" fn lcfs_node_set_fsverity_digest(node: *mut lcfs_node_s, digest: *mut u8) {
     if digest.is_null() {
         set_errno(Error::InvalidArgument.errno());
         return;

@@ -15,8 +15,17 @@ fn hex(d: &[u8]) -> String {
     d.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Deterministic xorshift64 bytes: no rand crate needed.
+/// Deterministic xorshift64 bytes: no rand crate needed. Beyond 1 MiB an
+/// odd-length random run is repeated, which keeps blocks distinct while
+/// sparing debug builds from generating 64 MiB word by word.
 fn pseudo_random(len: usize, mut seed: u64) -> Vec<u8> {
+    const RUN: usize = 1024 * 1024 + 13;
+    if len > RUN {
+        let run = pseudo_random(RUN, seed);
+        let mut out: Vec<u8> = run.iter().copied().cycle().take(len).collect();
+        out.truncate(len);
+        return out;
+    }
     let mut out = Vec::with_capacity(len + 8);
     while out.len() < len {
         seed ^= seed << 13;
@@ -92,6 +101,9 @@ fn matches_fsverity_tool() {
         128 * 4096,
         128 * 4096 + 1,
         10 * 1024 * 1024 + 3,
+        // One byte past a full second-level hash block: a three-level tree
+        // (64 MiB; slow-ish in debug builds, but the deepest case we check).
+        128 * 128 * 4096 + 1,
     ];
     let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
     for _ in 0..4 {

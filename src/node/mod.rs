@@ -95,8 +95,9 @@ pub struct NodeData {
     /// Sorted by name bytes (strcmp order).
     pub(crate) children: Vec<NodeRef>,
     pub(crate) link_to: Option<NodeRef>,
-    /// A refused make_hardlink (cycle, self link) is reported when written.
-    pub(crate) link_to_invalid: bool,
+    /// Why a make_hardlink was refused (cycle: ELOOP, self link: EINVAL);
+    /// the writer reports it.
+    pub(crate) link_error: Option<Error>,
     pub(crate) payload: Option<Box<CStr>>,
     pub(crate) content: Option<Box<[u8]>>,
     pub xattrs: Xattrs,
@@ -151,8 +152,8 @@ impl NodeData {
     pub fn link_to(&self) -> Option<&NodeRef> {
         self.link_to.as_ref()
     }
-    pub fn link_to_invalid(&self) -> bool {
-        self.link_to_invalid
+    pub fn link_error(&self) -> Option<Error> {
+        self.link_error
     }
     pub fn payload(&self) -> Option<&CStr> {
         self.payload.as_deref()

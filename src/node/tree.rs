@@ -10,11 +10,9 @@ use crate::error::{Error, Result};
 /// `child`. Refuses, in C's order: non-directory parent (ENOTDIR), empty
 /// name (EINVAL), long name (ENAMETOOLONG), child already named (EMLINK),
 /// name taken (EEXIST). Stricter than C: adding a node below itself is
-/// EINVAL instead of a reference loop.
+/// EINVAL instead of a reference loop, checked where C would go on to
+/// insert, so that every case C refuses gets C's errno.
 pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
-    if Arc::ptr_eq(parent, child) {
-        return Err(Error::InvalidArgument);
-    }
     let name_len = name.to_bytes().len();
     {
         let p = parent.lock();
@@ -28,6 +26,8 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
             return Err(Error::NameTooLong);
         }
     }
+    // Checked before locking the child: for a self add it is the parent.
+    let is_self = Arc::ptr_eq(parent, child);
     let child_has_children = {
         let c = child.lock();
         if c.name.is_some() {
@@ -37,7 +37,7 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
     };
     // An unnamed child can only be an ancestor of `parent` as its root, and
     // only if it has children: leaves skip the walk up.
-    if child_has_children && Arc::ptr_eq(&root_of(parent), child) {
+    if is_self || (child_has_children && Arc::ptr_eq(&root_of(parent), child)) {
         return Err(Error::InvalidArgument);
     }
     let mut p = parent.lock();
@@ -80,22 +80,33 @@ pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
 }
 
 /// `lcfs_node_make_hardlink`: `node` becomes a link to `target`, whose
-/// nlink goes up by one. C has no error return, so a refused link (to
-/// itself, or one that would close a cycle) marks `node` invalid and the
-/// write fails with EINVAL later, as C does for cycles.
+/// nlink goes up by one. C has no error return and builds whatever it is
+/// given; we refuse links that would make a reference cycle and remember
+/// why, so that writing fails as it would in C: with ELOOP for a link
+/// that closes a cycle, EINVAL for a link to itself (C asserts). A refused
+/// link changes nothing else (C would also have raised the target's nlink).
 pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
-    let closes_cycle = Arc::ptr_eq(node, target) || reaches(target, node);
-    if closes_cycle {
-        node.lock().link_to_invalid = true;
+    if Arc::ptr_eq(node, target) {
+        node.lock().link_error = Some(Error::InvalidArgument);
+        return Err(Error::InvalidArgument);
+    }
+    if reaches(target, node) {
+        node.lock().link_error = Some(Error::Loop);
+        // The call itself is misuse (EINVAL); ELOOP is what writing reports.
         return Err(Error::InvalidArgument);
     }
     {
         let mut t = target.lock();
         t.inode.nlink = t.inode.nlink.wrapping_add(1);
     }
-    let mut n = node.lock();
-    n.link_to = Some(target.clone());
-    n.link_to_invalid = false;
+    let old = {
+        let mut n = node.lock();
+        n.link_error = None;
+        n.link_to.replace(target.clone())
+    };
+    // Released only after unlocking `node`: if this was the last reference
+    // to the old target, its teardown may need to lock `node` (a child of it).
+    drop(old);
     Ok(())
 }
 
@@ -230,10 +241,43 @@ mod tests {
         make_hardlink(&c, &b).unwrap();
         assert_eq!(b.lock().inode.nlink, 2);
         assert!(Arc::ptr_eq(&follow_links(&c).unwrap(), &a));
-        // a -> c would close the loop a -> c -> b -> a.
+        // a -> c would close the loop a -> c -> b -> a: the write will fail
+        // with ELOOP, as in C.
         assert_eq!(make_hardlink(&a, &c), Err(Error::InvalidArgument));
-        assert!(a.lock().link_to_invalid());
+        assert_eq!(a.lock().link_error(), Some(Error::Loop));
         assert!(a.lock().link_to().is_none());
+        assert_eq!(c.lock().inode.nlink, 1);
         assert_eq!(make_hardlink(&b, &b), Err(Error::InvalidArgument));
+        assert_eq!(b.lock().link_error(), Some(Error::InvalidArgument));
+    }
+
+    #[test]
+    fn self_add_gets_c_errno_where_c_refuses() {
+        let f = file();
+        assert_eq!(add_child(&f, &f, c"x"), Err(Error::NotADirectory));
+        let root = dir();
+        let d = dir();
+        add_child(&root, &d, c"d").unwrap();
+        assert_eq!(add_child(&d, &d, c""), Err(Error::InvalidArgument));
+        assert_eq!(add_child(&d, &d, c"x"), Err(Error::AlreadyLinked));
+        assert_eq!(add_child(&root, &root, c"x"), Err(Error::InvalidArgument));
+        assert!(root.lock().name().is_none());
+    }
+
+    #[test]
+    fn relinking_away_from_last_reference_to_parent() {
+        // n links to its own parent, which nothing else keeps alive: moving
+        // the link frees the parent, whose teardown detaches n.
+        let parent = dir();
+        let n = file();
+        add_child(&parent, &n, c"n").unwrap();
+        make_hardlink(&n, &parent).unwrap();
+        drop(parent);
+        assert!(n.lock().name().is_some());
+        let other = file();
+        make_hardlink(&n, &other).unwrap();
+        let d = n.lock();
+        assert!(d.name().is_none() && d.parent().is_none());
+        assert!(Arc::ptr_eq(d.link_to().unwrap(), &other));
     }
 }

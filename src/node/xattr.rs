@@ -46,7 +46,11 @@ impl Xattr {
 #[derive(Clone, Debug, Default)]
 pub struct Xattrs {
     entries: Vec<Xattr>,
-    /// C's `xattr_size`: a worst-case estimate of the on-disk size.
+    /// C's `xattr_size`: a worst-case estimate of the on-disk size. It is
+    /// a size_t in C and does wrap: a clone starts at zero while holding
+    /// entries, so removing one goes "below zero" and only a later entry
+    /// at least as costly brings it back. All arithmetic on it wraps so
+    /// that the same calls succeed or fail with ERANGE as in C.
     accounted: usize,
 }
 
@@ -86,7 +90,7 @@ impl Xattrs {
         if self.entries.is_empty() {
             0
         } else {
-            self.accounted.saturating_sub(entry_cost(
+            self.accounted.wrapping_sub(entry_cost(
                 removed.key.to_bytes().len(),
                 removed.value().len(),
             ))
@@ -113,7 +117,7 @@ impl Xattrs {
                     0
                 } else {
                     self.accounted
-                        .saturating_sub(entry_cost(key_len, old.value().len()))
+                        .wrapping_sub(entry_cost(key_len, old.value().len()))
                 };
                 (count, base)
             }
@@ -123,14 +127,14 @@ impl Xattrs {
         if count_after_removal == 0 {
             cost += XATTR_HEADER_SIZE;
         }
-        if base + cost > limit {
+        if base.wrapping_add(cost) > limit {
             return Err(Error::OutOfRange);
         }
         if let Some(i) = existing {
             self.entries.swap_remove(i);
         }
         self.entries.push(Xattr::new(key, value));
-        self.accounted = base + cost;
+        self.accounted = base.wrapping_add(cost);
         Ok(())
     }
 
@@ -227,5 +231,33 @@ mod tests {
             Err(Error::OutOfRange)
         );
         assert_eq!(x.get(b"user.a").unwrap().value().len(), fits.len());
+    }
+
+    #[test]
+    fn clone_budget_wraps_like_c() {
+        let mut x = Xattrs::default();
+        let v = [7u8; 100];
+        x.set(&key(b"user.a").unwrap(), &v, EXTERNAL_XATTR_MAX)
+            .unwrap();
+        x.set(&key(b"user.b").unwrap(), &v, EXTERNAL_XATTR_MAX)
+            .unwrap();
+        let mut c = x.clone_entries();
+        // Removing a 113-byte entry from a zero budget leaves it at -113.
+        c.unset(b"user.a").unwrap();
+        assert_eq!(
+            c.set(&key(b"user.c").unwrap(), &v[..99], EXTERNAL_XATTR_MAX),
+            Err(Error::OutOfRange)
+        );
+        assert_eq!(c.len(), 1);
+        c.set(&key(b"user.c").unwrap(), &v, EXTERNAL_XATTR_MAX)
+            .unwrap();
+        // Back at zero: a full budget (no header: not the first entry) fits.
+        let rest = vec![0u8; EXTERNAL_XATTR_MAX - 7 - 6];
+        c.set(&key(b"user.d").unwrap(), &rest, EXTERNAL_XATTR_MAX)
+            .unwrap();
+        assert_eq!(
+            c.set(&key(b"user.e").unwrap(), b"", EXTERNAL_XATTR_MAX),
+            Err(Error::OutOfRange)
+        );
     }
 }

@@ -1,0 +1,151 @@
+#!/bin/bash
+# Proves the installation works for consumers:
+#  - install.sh lays out, under a staging DESTDIR, the real file
+#    libcomposefs.so.X.Y.Z (SONAME libcomposefs.so.1), the .so.1 and .so
+#    symlinks, the three headers and composefs.pc, for the default prefix,
+#    a multiarch libdir and an absolute libdir, and nothing else;
+#  - pkg-config resolves composefs from there (PKG_CONFIG_SYSROOT_DIR), and
+#    so does the Rust pkg-config crate;
+#  - the README's C example is identical to tests-c/example/example.c, which
+#    builds with `cc example.c $(pkg-config --cflags --libs composefs)` and
+#    runs against the staged library;
+#  - meson install (when meson is available; required under CI=true)
+#    produces exactly the same tree as install.sh.
+set -euo pipefail
+
+ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+CC=${CC:-cc}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fail=1; }
+
+version=$(cargo pkgid --manifest-path "$ROOT/Cargo.toml")
+version=${version##*[#@]}
+major=${version%%.*}
+pc_version=$(sed -n 's/^Version:[[:space:]]*//p' "$ROOT/composefs.pc.in")
+multiarch=$("$CC" -print-multiarch 2>/dev/null || true)
+libsub=lib/${multiarch:-64}
+[ -n "$multiarch" ] || libsub=lib64
+
+# check_tree DESTDIR PREFIX LIBDIR INCLUDEDIR: the staged tree is exactly
+# what an installation with these directories must contain.
+check_tree() {
+    local d=$1 prefix=$2 libdir=$3 inc=$4 l h
+    l=$d$libdir
+    (cd "$d" && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\.||' | sort) >"$T/got"
+    printf '%s\n' "$libdir/libcomposefs.so" "$libdir/libcomposefs.so.$major" \
+        "$libdir/libcomposefs.so.$version" "$libdir/pkgconfig/composefs.pc" \
+        "$inc/libcomposefs/lcfs-erofs.h" "$inc/libcomposefs/lcfs-mount.h" \
+        "$inc/libcomposefs/lcfs-writer.h" | sort >"$T/want"
+    diff -u "$T/want" "$T/got" || { bad "$d: unexpected file list"; return; }
+    if [ -f "$l/libcomposefs.so.$version" ] && [ ! -L "$l/libcomposefs.so.$version" ] &&
+        [ "$(readlink "$l/libcomposefs.so.$major")" = "libcomposefs.so.$version" ] &&
+        [ "$(readlink "$l/libcomposefs.so")" = "libcomposefs.so.$major" ]; then
+        ok "$libdir: libcomposefs.so -> .so.$major -> .so.$version (real file)"
+    else
+        bad "$libdir: wrong library file/symlinks"; ls -l "$l"
+    fi
+    if objdump -p "$l/libcomposefs.so.$version" | grep -q "SONAME *libcomposefs.so.$major\$"; then
+        ok "installed library has SONAME libcomposefs.so.$major"
+    else
+        bad "installed library lacks SONAME libcomposefs.so.$major"
+    fi
+    for h in lcfs-writer.h lcfs-mount.h lcfs-erofs.h; do
+        cmp -s "$ROOT/include/libcomposefs/$h" "$d$inc/libcomposefs/$h" ||
+            bad "$inc/libcomposefs/$h differs from include/"
+    done
+    printf '%s\n' "prefix=$prefix" "libdir=$libdir" "includedir=$inc" "" "Name: composefs" \
+        "Description: Build, inspect and mount composefs images" "Version: $pc_version" \
+        'Libs: -L${libdir} -lcomposefs' 'Cflags: -I${includedir}' >"$T/pc"
+    if diff -u "$T/pc" "$l/pkgconfig/composefs.pc"; then
+        ok "composefs.pc names $libdir and $inc"
+    else
+        bad "composefs.pc content"
+    fi
+}
+
+# 1. Three layouts.
+"$ROOT/install.sh" --prefix /usr --libdir "$libsub" --destdir "$T/a" >"$T/log" 2>&1 ||
+    { cat "$T/log"; bad "install.sh --prefix /usr --libdir $libsub"; exit 1; }
+check_tree "$T/a" /usr "/usr/$libsub" /usr/include
+DESTDIR=$T/b "$ROOT/install.sh" --no-build >"$T/log" 2>&1 ||
+    { cat "$T/log"; bad "install.sh with defaults"; exit 1; }
+check_tree "$T/b" /usr/local /usr/local/lib /usr/local/include
+"$ROOT/install.sh" --no-build --prefix=/opt/cfs --libdir=/opt/cfs/lib64 --destdir="$T/c" >"$T/log" 2>&1 ||
+    { cat "$T/log"; bad "install.sh with an absolute libdir"; exit 1; }
+check_tree "$T/c" /opt/cfs /opt/cfs/lib64 /opt/cfs/include
+
+# 2. pkg-config against the first layout; system .pc files are kept out.
+export PKG_CONFIG_SYSROOT_DIR=$T/a
+export PKG_CONFIG_LIBDIR=$T/a/usr/$libsub/pkgconfig
+export PKG_CONFIG_PATH=$PKG_CONFIG_LIBDIR
+flags=$(pkg-config --cflags --libs composefs)
+want="-I$T/a/usr/include -L$T/a/usr/$libsub -lcomposefs"
+if [ "$(echo $flags)" = "$want" ] && [ "$(pkg-config --modversion composefs)" = "$pc_version" ]; then
+    ok "pkg-config composefs $pc_version: $flags"
+else
+    bad "pkg-config gave '$flags', want '$want'"
+fi
+
+# 3. The README example, built as the README says and run.
+awk '/^```c$/ { on = 1; next } /^```$/ { if (on) exit } on' "$ROOT/README.md" >"$T/readme-example.c"
+if [ -s "$T/readme-example.c" ] && diff -u "$ROOT/tests-c/example/example.c" "$T/readme-example.c"; then
+    ok "README example is tests-c/example/example.c"
+else
+    bad "README's C example and tests-c/example/example.c differ"
+fi
+cp "$ROOT/tests-c/example/example.c" "$T/example.c"
+# shellcheck disable=SC2046 # word splitting of pkg-config output is the point
+if (cd "$T" && "$CC" example.c $(pkg-config --cflags --libs composefs) -o example); then
+    out=$(LD_LIBRARY_PATH=$T/a/usr/$libsub "$T/example")
+    loaded=$(LD_LIBRARY_PATH=$T/a/usr/$libsub ldd "$T/example" | awk '/libcomposefs/ { print $3 }')
+    expect='1 entry: hello.txt -> 6a/b1c2d3, user.origin=demo'
+    if [ "$out" = "$expect" ] && [ "$loaded" = "$T/a/usr/$libsub/libcomposefs.so.$major" ]; then
+        ok "example built with pkg-config flags runs against $loaded: $out"
+    else
+        bad "example printed '$out' (want '$expect'), loaded '$loaded'"
+    fi
+else
+    bad "example does not compile with pkg-config's flags"
+fi
+
+# 4. The Rust pkg-config crate, through a unit test that only runs its
+# checks when these variables are set.
+if LCFS_PKG_EXPECT_LIBDIR=$T/a/usr/$libsub LCFS_PKG_EXPECT_INCLUDEDIR=$T/a/usr/include \
+    cargo test -q --manifest-path "$ROOT/Cargo.toml" --lib \
+    abi_check::pkg_config_crate_finds_installed_library -- --exact --nocapture >"$T/log" 2>&1 &&
+    grep -q '^pkg-config crate: composefs' "$T/log"; then
+    ok "$(grep '^pkg-config crate: composefs' "$T/log")"
+else
+    cat "$T/log"
+    bad "the pkg-config crate did not resolve the staged composefs"
+fi
+unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
+
+# 5. meson build + install must give the same tree as install.sh. It reuses
+# this tree's cargo target directory, so cargo has nothing to rebuild.
+if command -v meson >/dev/null && command -v ninja >/dev/null; then
+    if meson setup "$T/mb" "$ROOT" --prefix /usr --libdir "$libsub" \
+        -Dcargo_target_dir="$ROOT/target" >"$T/log" 2>&1 &&
+        meson compile -C "$T/mb" >>"$T/log" 2>&1 &&
+        DESTDIR=$T/m meson install -C "$T/mb" >>"$T/log" 2>&1; then
+        check_tree "$T/m" /usr "/usr/$libsub" /usr/include
+        listing() { (cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort); }
+        if diff -u <(listing "$T/a") <(listing "$T/m") && diff -r --no-dereference "$T/a" "$T/m"; then
+            ok "meson install and install.sh produce identical trees"
+        else
+            bad "meson install differs from install.sh"
+        fi
+    else
+        cat "$T/log"
+        bad "meson build/install failed"
+    fi
+elif [ "${CI:-}" = true ]; then
+    bad "meson/ninja missing under CI"
+else
+    echo "note: meson or ninja not installed; the meson install was not checked"
+fi
+
+exit "$fail"
