@@ -1,24 +1,11 @@
 //! Building trees from directories (lcfs-writer.h).
 
 use std::ffi::{c_char, c_int};
-use std::os::fd::BorrowedFd;
 
-use super::{borrow_cstr, borrow_node, fail, fail_null, give_node, lcfs_node_s, to_int};
+use super::{
+    borrow_cstr, borrow_dirfd, borrow_node, fail, fail_null, give_node, lcfs_node_s, to_int,
+};
 use crate::build;
-use crate::error::{Error, Result};
-
-/// A directory descriptor from C: AT_FDCWD or a plausible fd.
-fn dirfd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
-    if fd == libc::AT_FDCWD {
-        return Ok(rustix::fs::CWD);
-    }
-    if fd < 0 {
-        return Err(Error::Os(libc::EBADF));
-    }
-    // SAFETY: fd is non-negative; the caller owns it for the duration of
-    // the call, and the kernel reports EBADF if it is not open.
-    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
-}
 
 /// Copies `path` into a malloc'ed C string the caller frees with free(3).
 fn malloc_cstring(path: &[u8]) -> *mut c_char {
@@ -44,7 +31,7 @@ pub unsafe extern "C" fn lcfs_load_node_from_file(
 ) -> *mut lcfs_node_s {
     // SAFETY: forwarded from the caller.
     let r = unsafe { borrow_cstr(fname) }
-        .and_then(|name| build::load_node_from_file(self::dirfd(dirfd)?, name, buildflags));
+        .and_then(|name| build::load_node_from_file(borrow_dirfd(dirfd)?, name, buildflags));
     match r {
         Ok(n) => give_node(n),
         Err(e) => fail_null(e),
@@ -65,7 +52,7 @@ pub unsafe extern "C" fn lcfs_build(
         Ok(n) => n,
         Err(e) => return fail_null(e),
     };
-    let r = self::dirfd(dirfd)
+    let r = borrow_dirfd(dirfd)
         .map_err(|error| build::BuildError {
             error,
             failed_path: name.to_bytes().to_vec(),
@@ -96,7 +83,7 @@ pub unsafe extern "C" fn lcfs_node_set_from_content(
     let args = unsafe { borrow_node(node).and_then(|n| Ok((n, borrow_cstr(fname)?))) };
     match args {
         Ok((n, name)) => to_int(
-            self::dirfd(dirfd).and_then(|fd| build::set_from_content(&n, fd, name, buildflags)),
+            borrow_dirfd(dirfd).and_then(|fd| build::set_from_content(&n, fd, name, buildflags)),
         ),
         Err(e) => fail(e),
     }

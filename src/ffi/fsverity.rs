@@ -5,27 +5,13 @@
 //! -errno and also leave errno set. Digests are written only on success.
 
 use std::ffi::{c_int, c_void};
-use std::os::fd::BorrowedFd;
 
-use super::{borrow_bytes, borrow_node, fail, lcfs_node_s, set_errno};
+use super::{borrow_bytes, borrow_fd, borrow_node, fail, lcfs_node_s, set_errno};
 use crate::error::{Error, Result};
 use crate::fsverity::{self, BLOCK_SIZE, DIGEST_SIZE};
 
 /// C's read callback type (`lcfs_read_cb`).
 pub type ReadCb = Option<unsafe extern "C" fn(*mut c_void, *mut c_void, usize) -> isize>;
-
-/// Borrows a C file descriptor for the duration of one call.
-///
-/// # Safety
-/// If `fd` is open, it must stay open for the returned lifetime.
-unsafe fn borrow_fd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
-    if fd < 0 {
-        return Err(Error::Os(libc::EBADF));
-    }
-    // SAFETY: fd is not -1 (BorrowedFd's niche); the caller keeps it open.
-    // A closed descriptor only makes the syscalls fail with EBADF.
-    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
-}
 
 /// Copies a digest to C's output buffer.
 ///
@@ -58,8 +44,7 @@ unsafe fn digest_from_callback(file: *mut c_void, cb: ReadCb) -> Result<[u8; DIG
 
 /// Userspace digest of `fd` from its offset to EOF; read errors are ENODATA.
 fn digest_from_fd(fd: c_int) -> Result<[u8; DIGEST_SIZE]> {
-    // SAFETY: the descriptor is only used during this call, while C holds it.
-    let fd = unsafe { borrow_fd(fd) }.map_err(|_| Error::NoData)?;
+    let fd = borrow_fd(fd).map_err(|_| Error::NoData)?;
     fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)
 }
 
@@ -140,8 +125,7 @@ pub unsafe extern "C" fn lcfs_fd_measure_fsverity(digest: *mut u8, fd: c_int) ->
     if digest.is_null() {
         return neg_errno(Error::InvalidArgument);
     }
-    // SAFETY: the descriptor is only used during this call.
-    let r = unsafe { borrow_fd(fd) }.and_then(fsverity::measure_fd);
+    let r = borrow_fd(fd).and_then(fsverity::measure_fd);
     match r {
         // SAFETY: digest is non-NULL with room for 32 bytes.
         Ok(d) => unsafe {
@@ -159,8 +143,7 @@ pub unsafe extern "C" fn lcfs_fd_get_fsverity(digest: *mut u8, fd: c_int) -> c_i
     if digest.is_null() {
         return neg_errno(Error::InvalidArgument);
     }
-    // SAFETY: the descriptor is only used during this call.
-    let bfd = match unsafe { borrow_fd(fd) } {
+    let bfd = match borrow_fd(fd) {
         Ok(b) => b,
         Err(e) => return neg_errno(e),
     };
@@ -188,8 +171,7 @@ pub unsafe extern "C" fn lcfs_fd_get_fsverity(digest: *mut u8, fd: c_int) -> c_i
 /// No pointer arguments; any fd value is accepted.
 #[no_mangle]
 pub unsafe extern "C" fn lcfs_fd_enable_fsverity(fd: c_int) -> c_int {
-    // SAFETY: the descriptor is only used during this call.
-    match unsafe { borrow_fd(fd) }.and_then(fsverity::enable_fd) {
+    match borrow_fd(fd).and_then(fsverity::enable_fd) {
         Ok(()) => 0,
         Err(e) => neg_errno(e),
     }

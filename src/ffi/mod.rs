@@ -14,6 +14,7 @@ pub mod node;
 
 use std::ffi::{c_char, c_int, CStr};
 use std::mem::ManuallyDrop;
+use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
@@ -104,4 +105,25 @@ pub(crate) unsafe fn borrow_bytes<'a>(p: *const u8, len: usize) -> Result<&'a [u
     }
     // SAFETY: non-NULL and valid for `len` bytes per the caller's contract.
     Ok(unsafe { std::slice::from_raw_parts(p, len) })
+}
+
+/// Borrows a C file descriptor for one call. Negative values are EBADF,
+/// which is what the first syscall on them would report in C.
+pub(crate) fn borrow_fd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
+    if fd < 0 {
+        return Err(Error::Os(libc::EBADF));
+    }
+    // SAFETY: fd is not -1 (BorrowedFd's niche) and the C caller keeps it
+    // open for the duration of the call; a closed one makes syscalls fail
+    // with EBADF, nothing worse.
+    Ok(unsafe { BorrowedFd::borrow_raw(fd) })
+}
+
+/// Like `borrow_fd`, also accepting AT_FDCWD for *at() style calls.
+pub(crate) fn borrow_dirfd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
+    if fd == libc::AT_FDCWD {
+        Ok(rustix::fs::CWD)
+    } else {
+        borrow_fd(fd)
+    }
 }

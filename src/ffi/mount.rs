@@ -1,9 +1,8 @@
 //! lcfs-mount.h: converts the C options and reports errors via errno.
 
 use std::ffi::{c_char, c_int, c_void, CStr};
-use std::os::fd::BorrowedFd;
 
-use super::{borrow_cstr, to_int};
+use super::{borrow_cstr, borrow_fd, to_int};
 use crate::error::{Error, Result};
 use crate::mount::{self, MountOptions};
 
@@ -109,13 +108,7 @@ pub unsafe extern "C" fn lcfs_mount_fd(
         let v = opts.validate()?;
         // SAFETY: NULL or NUL-terminated per the contract.
         let mountpoint = unsafe { borrow_cstr(mountpoint) }?;
-        if fd < 0 {
-            // What C's first read of the image would fail with.
-            return Err(Error::Os(libc::EBADF));
-        }
-        // SAFETY: fd is non-negative and the caller keeps it open for the
-        // duration of the call.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
+        let fd = borrow_fd(fd)?;
         mount::mount_validated(fd, None, mountpoint, &v)
     });
     to_int(r)
