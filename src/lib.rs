@@ -6,4 +6,6 @@ compile_error!("libcomposefs must be built with panic=abort: a panic must never 
 pub mod erofs;
 pub mod error;
 pub mod ffi;
+pub mod fsverity;
 pub mod node;
+pub mod sys;
