@@ -168,7 +168,8 @@ impl<'t, 's> Emitter<'t, 's> {
             unused: [0; 4],
         };
         self.sink.with(|v| header.encode(v))?;
-        self.sink.fill(0, (SUPER_OFFSET - LCFS_HEADER_SIZE) as u64)?;
+        self.sink
+            .fill(0, (SUPER_OFFSET - LCFS_HEADER_SIZE) as u64)?;
         let data_start = self.lay.data_start();
         let sb = SuperBlock {
             magic: SUPER_MAGIC_V1,
@@ -239,7 +240,9 @@ impl<'t, 's> Emitter<'t, 's> {
         }
         let size = match ft {
             mode::S_IFLNK if l.n_blocks == 0 => l.tail as u64,
-            mode::S_IFDIR | mode::S_IFREG | mode::S_IFLNK => inode_size_field(e, l.n_blocks, l.tail),
+            mode::S_IFDIR | mode::S_IFREG | mode::S_IFLNK => {
+                inode_size_field(e, l.n_blocks, l.tail)
+            }
             _ => 0,
         };
         let mut i_u = 0u32;
@@ -346,7 +349,9 @@ impl<'t, 's> Emitter<'t, 's> {
                     if !block {
                         return Ok(());
                     }
-                    sink.with(|v| encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t)))?;
+                    sink.with(|v| {
+                        encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t))
+                    })?;
                     sink.align(BLK)
                 })
             }

@@ -5,8 +5,8 @@ use super::dirents::dir_size;
 use super::tree::{Entry, Tree, NO_PAYLOAD};
 use super::xattrs::{inode_xattr_size, Shared};
 use crate::erofs::format::{
-    BLKSIZ, BLKSIZ_BITS, CHUNK_FORMAT_BLKBITS_MASK, INODE_COMPACT_SIZE,
-    INODE_EXTENDED_SIZE, SLOTSIZE, SUPER_BLOCK_SIZE, SUPER_OFFSET,
+    BLKSIZ, BLKSIZ_BITS, CHUNK_FORMAT_BLKBITS_MASK, INODE_COMPACT_SIZE, INODE_EXTENDED_SIZE,
+    SLOTSIZE, SUPER_BLOCK_SIZE, SUPER_OFFSET,
 };
 use crate::error::{Error, Result};
 use crate::node::mode;
@@ -18,7 +18,11 @@ const BLK: u64 = BLKSIZ as u64;
 /// larger than the format allows.
 pub fn chunking(size: u64) -> (u32, u64) {
     let below = size.saturating_sub(1);
-    let log = if below == 0 { 0 } else { 63 - below.leading_zeros() };
+    let log = if below == 0 {
+        0
+    } else {
+        63 - below.leading_zeros()
+    };
     let max_bits = CHUNK_FORMAT_BLKBITS_MASK as u32 + BLKSIZ_BITS;
     let bits = (log + 1).clamp(BLKSIZ_BITS, max_bits);
     (bits, size.div_ceil(1u64 << bits))

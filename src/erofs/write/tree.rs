@@ -94,6 +94,23 @@ impl Version {
     }
 }
 
+/// True when copying the subtree at `start` the way C's deep clone does
+/// would fail: some node in it has children but is not a directory.
+fn clone_would_fail(start: &NodeRef) -> bool {
+    let mut stack = vec![start.clone()];
+    while let Some(n) = stack.pop() {
+        let d = n.lock();
+        if d.children().is_empty() {
+            continue;
+        }
+        if !d.is_dir() {
+            return true;
+        }
+        stack.extend(d.children().iter().cloned());
+    }
+    false
+}
+
 fn is_whiteout(i: &Inode) -> bool {
     i.file_type() == mode::S_IFCHR && i.rdev == 0
 }
@@ -116,6 +133,8 @@ pub struct Tree {
     pub has_acl: bool,
     pending: Vec<PendingLink>,
     non_dir_with_children: Vec<NodeRef>,
+    /// Hardlink nodes that have children of their own (not rewritten).
+    link_parents: Vec<NodeRef>,
     root_is_link: bool,
 }
 
@@ -135,6 +154,7 @@ impl Tree {
             has_acl: false,
             pending: Vec::new(),
             non_dir_with_children: Vec::new(),
+            link_parents: Vec::new(),
             root_is_link: false,
         };
         let r = t.rewrite(root, ver);
@@ -154,6 +174,17 @@ impl Tree {
                     }
                 }
             }
+        }
+        // C first deep-clones the tree, which fails (reported as ENOMEM)
+        // when any node below the root has children without being a
+        // directory; that failure comes before all rewrite errors.
+        let clone_fails = if r.is_err() {
+            clone_would_fail(root)
+        } else {
+            !t.non_dir_with_children.is_empty() || t.link_parents.iter().any(clone_would_fail)
+        };
+        if clone_fails {
+            return Err(Error::OutOfMemory);
         }
         r?;
         t.compute()?;
@@ -296,6 +327,8 @@ impl Tree {
                 let mut flags = if c.inode.is_dir() { DIR_MODE } else { 0 };
                 if c.link_to().is_none() {
                     flags |= OWNED;
+                } else if !c.children().is_empty() {
+                    self.link_parents.push(child.clone());
                 }
                 flags
             };
@@ -350,7 +383,10 @@ impl Tree {
             return Err(Error::InvalidArgument);
         };
         r.xattrs.set(&mut self.xt, xattrs::OPAQUE, b"y")?;
-        let selinux = r.xattrs.value(&self.xt, xattrs::SELINUX).map(<[u8]>::to_vec);
+        let selinux = r
+            .xattrs
+            .value(&self.xt, xattrs::SELINUX)
+            .map(<[u8]>::to_vec);
         let root_inode = r.inode;
         let root_is_dir = root_inode.is_dir();
         const HEX: &[u8; 16] = b"0123456789abcdef";
@@ -396,6 +432,12 @@ impl Tree {
             });
             let name_off = self.names.len();
             self.names.extend_from_slice(&name);
+            // Hardlink dirents of the root recorded so far move along.
+            for p in self.pending.iter_mut().filter(|p| p.dir == 0) {
+                if p.dent as usize >= pos {
+                    p.dent += 1;
+                }
+            }
             self.entries[0].dirents.insert(
                 pos,
                 Dent {
@@ -426,7 +468,7 @@ impl Tree {
             );
             i += 1;
         }
-        if !self.non_dir_with_children.is_empty() || self.root_is_link {
+        if self.root_is_link {
             return Err(Error::InvalidArgument);
         }
         let mut ino = vec![0u32; n];

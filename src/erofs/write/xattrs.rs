@@ -166,9 +166,6 @@ impl Interned {
     pub fn suffix(&self) -> &[u8] {
         &self.data[self.prefix_len as usize..self.key_len as usize]
     }
-    pub fn index(&self) -> u8 {
-        self.index
-    }
     pub fn filter_bit(&self) -> u8 {
         self.filter_bit
     }
@@ -227,7 +224,8 @@ impl XattrTable {
         let (index, prefix_len) = prefix_index(key_bytes);
         let seed = XATTR_FILTER_SEED.wrapping_add(index as u32);
         let filter_bit = (xxh32(&key_bytes[prefix_len..], seed) & (XATTR_FILTER_BITS - 1)) as u8;
-        let is_acl = key_bytes == b"system.posix_acl_access" || key_bytes == b"system.posix_acl_default";
+        let is_acl =
+            key_bytes == b"system.posix_acl_access" || key_bytes == b"system.posix_acl_default";
         self.entries.push(Interned {
             data: data.clone(),
             key_len: key_len as u16,
@@ -305,7 +303,8 @@ impl NodeXattrs {
     }
 
     pub fn value<'t>(&self, table: &'t XattrTable, key: &[u8]) -> Option<&'t [u8]> {
-        self.find(table, key).map(|i| table.get(self.ids[i]).value())
+        self.find(table, key)
+            .map(|i| table.get(self.ids[i]).value())
     }
 }
 
@@ -421,12 +420,13 @@ mod tests {
     fn interning_and_escape() {
         let mut t = XattrTable::default();
         let a = t.intern_escaped(b"trusted.overlay.opaque", b"y").unwrap();
-        let b = t.intern(b"trusted.overlay.overlay.opaque", b"", b"y").unwrap();
+        let b = t
+            .intern(b"trusted.overlay.overlay.opaque", b"", b"y")
+            .unwrap();
         assert_eq!(a, b);
         let e = t.get(a);
         assert_eq!(e.key(), b"trusted.overlay.overlay.opaque");
         assert_eq!(e.suffix(), b"overlay.overlay.opaque");
-        assert_eq!(e.index(), 4);
         assert_eq!(e.entry_size(), round_up(4 + 22 + 1, 4));
         let mut v = Vec::new();
         e.encode(&mut v);
