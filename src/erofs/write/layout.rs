@@ -66,7 +66,17 @@ impl Layout {
         let shared = Shared::compute(&tree.xt, &counts)?;
         drop(counts);
 
-        let mut nodes = vec![NodeLayout::default(); tree.entries.len()];
+        // Every dirent was pointed at an entry while building; checked
+        // here so that emitting can index without a way to fail.
+        let n = tree.entries.len();
+        if tree
+            .entries
+            .iter()
+            .any(|e| e.dirents.iter().any(|d| d.target as usize >= n))
+        {
+            return Err(Error::InvalidArgument);
+        }
+        let mut nodes = vec![NodeLayout::default(); n];
         let mut pos = (SUPER_OFFSET + SUPER_BLOCK_SIZE) as u64;
         let mut n_data_blocks = 0u64;
         for &id in &tree.order {
