@@ -222,8 +222,10 @@ impl Tree {
         if d.link_to().is_none() {
             validate_mode(d.inode.mode)?;
         }
-        if d.link_to_invalid() {
-            return Err(Error::InvalidArgument);
+        // A refused make_hardlink: EINVAL for a self link, ELOOP for a
+        // cycle (which C would have built and found while writing).
+        if let Some(e) = d.link_error() {
+            return Err(e);
         }
         let mut inode = d.inode;
         let ft = inode.file_type();
