@@ -1,0 +1,535 @@
+//! The tree as it goes to disk: a flat copy of the caller's tree with the
+//! rewrites composefs applies (overlay xattrs, escaped whiteouts, "." and
+//! "..", the 256 root whiteouts), then put in breadth-first inode order.
+//! The caller's nodes are only read, as C only changes a private clone.
+
+use std::sync::Arc;
+
+use super::layout::chunking;
+use super::xattrs::{self, NodeXattrs, XattrTable};
+use crate::error::{Error, Result};
+use crate::node::{follow_links, mode, validate_mode, Inode, NodeRef};
+
+/// The dirent points at a node written as its own inode (not a link).
+pub const OWNED: u8 = 1;
+/// The dirent's own node has directory mode (counted in the parent nlink).
+pub const DIR_MODE: u8 = 2;
+
+const NONE: u32 = u32::MAX;
+/// Files needing more chunk indexes than this are refused (EFBIG).
+pub const MAX_CHUNKS: u32 = 1024;
+/// Symlink without payload (C would assert).
+pub const NO_PAYLOAD: u32 = u32::MAX;
+
+/// A directory entry: its name in `Tree::names` and the entry it names.
+#[derive(Clone, Copy)]
+pub struct Dent {
+    pub name_off: usize,
+    pub name_len: u16,
+    pub target: u32,
+    pub flags: u8,
+}
+
+/// One inode to write.
+pub struct Entry {
+    /// None for the root whiteouts the writer makes up.
+    pub src: Option<NodeRef>,
+    pub inode: Inode,
+    pub xattrs: NodeXattrs,
+    pub dirents: Vec<Dent>,
+    pub payload_len: u32,
+    pub has_content: bool,
+}
+
+impl Entry {
+    pub fn file_type(&self) -> u32 {
+        self.inode.file_type()
+    }
+}
+
+struct PendingLink {
+    dir: u32,
+    dent: u32,
+    target: Result<NodeRef>,
+}
+
+/// `options->version` handling: a whiteout may raise it up to the maximum.
+pub struct Version {
+    pub version: u32,
+    pub max_version: u32,
+}
+
+impl Version {
+    fn can_raise(&self) -> bool {
+        self.version < 1 && self.max_version >= 1
+    }
+    fn note_whiteout(&mut self) {
+        if self.can_raise() {
+            self.version = 1;
+        }
+    }
+
+    /// C's version walk over the caller's tree below (and including)
+    /// `start`: any non-link node that is a whiteout raises the version.
+    pub fn walk(&mut self, start: &NodeRef) {
+        let mut stack = vec![start.clone()];
+        while let Some(n) = stack.pop() {
+            if !self.can_raise() {
+                return;
+            }
+            let children = {
+                let d = n.lock();
+                if is_whiteout(&d.inode) {
+                    self.note_whiteout();
+                    return;
+                }
+                d.children().to_vec()
+            };
+            stack.extend(
+                children
+                    .into_iter()
+                    .filter(|c| c.lock().link_to().is_none()),
+            );
+        }
+    }
+}
+
+/// True when copying the subtree at `start` the way C's deep clone does
+/// would fail: some node in it has children but is not a directory.
+fn clone_would_fail(start: &NodeRef) -> bool {
+    let mut stack = vec![start.clone()];
+    while let Some(n) = stack.pop() {
+        let d = n.lock();
+        if d.children().is_empty() {
+            continue;
+        }
+        if !d.is_dir() {
+            return true;
+        }
+        stack.extend(d.children().iter().cloned());
+    }
+    false
+}
+
+fn is_whiteout(i: &Inode) -> bool {
+    i.file_type() == mode::S_IFCHR && i.rdev == 0
+}
+
+struct Work {
+    node: NodeRef,
+    parent: u32,
+    slot: u32,
+}
+
+pub struct Tree {
+    pub entries: Vec<Entry>,
+    pub names: Vec<u8>,
+    pub xt: XattrTable,
+    /// Entry ids in inode (breadth-first) order.
+    pub order: Vec<u32>,
+    /// Inode number (position in `order`) of each entry.
+    pub ino: Vec<u32>,
+    pub min_mtime: (i64, u32),
+    pub has_acl: bool,
+    pending: Vec<PendingLink>,
+    non_dir_with_children: Vec<NodeRef>,
+    /// Hardlink nodes that have children of their own (not rewritten).
+    link_parents: Vec<NodeRef>,
+    root_is_link: bool,
+}
+
+impl Tree {
+    /// Builds the rewritten tree from the caller's `root`, failing as C's
+    /// rewrite and compute steps do. On failure the version walk C does
+    /// up front is completed, so `ver` ends as C leaves it.
+    pub fn build(root: &NodeRef, ver: &mut Version) -> Result<Tree> {
+        let mut t = Tree {
+            entries: Vec::new(),
+            // "." and ".." name themselves from here.
+            names: b"..".to_vec(),
+            xt: XattrTable::default(),
+            order: Vec::new(),
+            ino: Vec::new(),
+            min_mtime: (0, 0),
+            has_acl: false,
+            pending: Vec::new(),
+            non_dir_with_children: Vec::new(),
+            link_parents: Vec::new(),
+            root_is_link: false,
+        };
+        let r = t.rewrite(root, ver);
+        if ver.can_raise() {
+            // Nodes below non-directories are not rewritten but C's
+            // version walk still looks at them; after an error, nothing
+            // past the failing node was looked at yet.
+            if r.is_err() {
+                ver.walk(root);
+            } else {
+                for n in &t.non_dir_with_children {
+                    let kids = n.lock().children().to_vec();
+                    for k in kids {
+                        if k.lock().link_to().is_none() {
+                            ver.walk(&k);
+                        }
+                    }
+                }
+            }
+        }
+        // C first deep-clones the tree, which fails (reported as ENOMEM)
+        // when any node below the root has children without being a
+        // directory; that failure comes before all rewrite errors.
+        let clone_fails = if r.is_err() {
+            clone_would_fail(root)
+        } else {
+            !t.non_dir_with_children.is_empty() || t.link_parents.iter().any(clone_would_fail)
+        };
+        if clone_fails {
+            return Err(Error::OutOfMemory);
+        }
+        r?;
+        t.compute()?;
+        Ok(t)
+    }
+
+    fn rewrite(&mut self, root: &NodeRef, ver: &mut Version) -> Result<()> {
+        let mut stack = vec![Work {
+            node: root.clone(),
+            parent: NONE,
+            slot: 0,
+        }];
+        while let Some(w) = stack.pop() {
+            let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
+            if w.parent != NONE {
+                self.entries[w.parent as usize].dirents[w.slot as usize].target = id;
+            }
+            let children = self.add_node(&w.node, w.parent, ver)?;
+            if let Some(children) = children {
+                self.add_dirents(id, w.parent, children, &mut stack)?;
+            }
+        }
+        self.add_root_whiteouts(root)
+    }
+
+    /// Copies one node, validating it and applying the overlay rewrites.
+    /// Returns its children when it is a directory.
+    fn add_node(
+        &mut self,
+        node: &NodeRef,
+        parent: u32,
+        ver: &mut Version,
+    ) -> Result<Option<Vec<NodeRef>>> {
+        let d = node.lock();
+        if d.link_to().is_none() {
+            validate_mode(d.inode.mode)?;
+        }
+        // A refused make_hardlink: EINVAL for a self link, ELOOP for a
+        // cycle (which C would have built and found while writing).
+        if let Some(e) = d.link_error() {
+            return Err(e);
+        }
+        let mut inode = d.inode;
+        let ft = inode.file_type();
+        let external = ft == mode::S_IFREG && inode.size > 0 && d.content().is_none();
+        if external && chunking(inode.size).1 > MAX_CHUNKS as u64 {
+            return Err(Error::FileTooBig);
+        }
+        let mut ids = Vec::with_capacity(d.xattrs.len() + usize::from(external));
+        for x in d.xattrs.iter() {
+            ids.push(self.xt.intern_escaped(x.key().to_bytes(), x.value())?);
+        }
+        let mut xa = NodeXattrs::from_ids(ids);
+        if external {
+            let mut v = Vec::new();
+            if let Some(dg) = d.digest() {
+                // fs-verity descriptor: version 0, length, flags, sha256.
+                v.extend_from_slice(&[0, 4 + dg.len() as u8, 0, 1]);
+                v.extend_from_slice(dg);
+            }
+            xa.set(&mut self.xt, xattrs::METACOPY, &v)?;
+            if let Some(p) = d.payload().filter(|p| !p.is_empty()) {
+                let mut path = Vec::with_capacity(p.to_bytes().len() + 1);
+                path.push(b'/');
+                path.extend_from_slice(p.to_bytes());
+                xa.set(&mut self.xt, xattrs::REDIRECT, &path)?;
+            }
+        }
+        let payload_len = d
+            .payload()
+            .map_or(NO_PAYLOAD, |p| p.to_bytes().len() as u32);
+        let has_content = d.content().is_some();
+        if parent == NONE {
+            self.root_is_link = d.link_to().is_some();
+        }
+        let children = if ft == mode::S_IFDIR {
+            Some(d.children().to_vec())
+        } else {
+            if !d.children().is_empty() {
+                self.non_dir_with_children.push(node.clone());
+            }
+            None
+        };
+        drop(d);
+
+        if is_whiteout(&inode) {
+            ver.note_whiteout();
+            inode.size = 0;
+            inode.mode = mode::S_IFREG | (inode.mode & !mode::S_IFMT);
+            xa.set(&mut self.xt, xattrs::ESCAPED_WHITEOUT, b"")?;
+            xa.set(&mut self.xt, xattrs::USER_WHITEOUT, b"")?;
+            // C dereferences the missing parent of a whiteout root.
+            let p = self
+                .entries
+                .get_mut(parent as usize)
+                .ok_or(Error::InvalidArgument)?;
+            let px = &mut p.xattrs;
+            px.set(&mut self.xt, xattrs::ESCAPED_WHITEOUTS, b"")?;
+            px.set(&mut self.xt, xattrs::USER_WHITEOUTS, b"")?;
+            if ver.version >= 1 {
+                px.set(&mut self.xt, xattrs::ESCAPED_OPAQUE, b"x")?;
+                px.set(&mut self.xt, xattrs::USER_OPAQUE, b"x")?;
+            }
+        }
+        self.entries.push(Entry {
+            src: Some(node.clone()),
+            inode,
+            xattrs: xa,
+            dirents: Vec::new(),
+            payload_len,
+            has_content,
+        });
+        Ok(children)
+    }
+
+    fn name(&self, d: &Dent) -> &[u8] {
+        &self.names[d.name_off..d.name_off + d.name_len as usize]
+    }
+
+    /// Lists a directory's entries (adding "." and ".." unless present)
+    /// and queues its own children for rewriting, first child on top.
+    fn add_dirents(
+        &mut self,
+        id: u32,
+        parent: u32,
+        children: Vec<NodeRef>,
+        stack: &mut Vec<Work>,
+    ) -> Result<()> {
+        let mut dents = Vec::with_capacity(children.len() + 2);
+        let mut kids: Vec<Option<NodeRef>> = Vec::with_capacity(children.len() + 2);
+        for child in children {
+            let flags = {
+                let c = child.lock();
+                let name = c.name().map(|n| n.to_bytes()).unwrap_or_default();
+                dents.push(Dent {
+                    name_off: self.names.len(),
+                    name_len: name.len() as u16,
+                    target: NONE,
+                    flags: 0,
+                });
+                self.names.extend_from_slice(name);
+                let mut flags = if c.inode.is_dir() { DIR_MODE } else { 0 };
+                if c.link_to().is_none() {
+                    flags |= OWNED;
+                } else if !c.children().is_empty() {
+                    self.link_parents.push(child.clone());
+                }
+                flags
+            };
+            if let Some(last) = dents.last_mut() {
+                last.flags = flags;
+            }
+            kids.push(Some(child));
+        }
+        let up = if parent == NONE { id } else { parent };
+        for (name_len, target) in [(1u16, id), (2u16, up)] {
+            let name = &b".."[..name_len as usize];
+            if let Err(pos) = dents.binary_search_by(|d| self.name(d).cmp(name)) {
+                dents.insert(
+                    pos,
+                    Dent {
+                        name_off: 0,
+                        name_len,
+                        target,
+                        flags: 0,
+                    },
+                );
+                kids.insert(pos, None);
+            }
+        }
+        let mut owned = Vec::new();
+        for (i, kid) in kids.into_iter().enumerate() {
+            let Some(kid) = kid else { continue };
+            if dents[i].flags & OWNED != 0 {
+                owned.push(Work {
+                    node: kid,
+                    parent: id,
+                    slot: i as u32,
+                });
+            } else {
+                let target = follow_links(&kid);
+                self.pending.push(PendingLink {
+                    dir: id,
+                    dent: i as u32,
+                    target,
+                });
+            }
+        }
+        self.entries[id as usize].dirents = dents;
+        stack.extend(owned.into_iter().rev());
+        Ok(())
+    }
+
+    /// The root gets the overlay opaque marker and a whiteout char device
+    /// for every two-hex-digit name it does not have yet.
+    fn add_root_whiteouts(&mut self, root: &NodeRef) -> Result<()> {
+        let Some(r) = self.entries.first_mut() else {
+            return Err(Error::InvalidArgument);
+        };
+        r.xattrs.set(&mut self.xt, xattrs::OPAQUE, b"y")?;
+        let selinux = r
+            .xattrs
+            .value(&self.xt, xattrs::SELINUX)
+            .map(<[u8]>::to_vec);
+        let root_inode = r.inode;
+        let root_is_dir = root_inode.is_dir();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        for i in 0..256usize {
+            let name = [HEX[i >> 4], HEX[i & 15]];
+            let pos = if root_is_dir {
+                match self.entries[0]
+                    .dirents
+                    .binary_search_by(|d| self.name(d).cmp(&name[..]))
+                {
+                    Ok(_) => continue,
+                    Err(pos) => pos,
+                }
+            } else {
+                // A non-directory root can still have children (mode
+                // changed after adding them); C looks them up first.
+                if root.lock().lookup_child(&name).is_some() {
+                    continue;
+                }
+                return Err(Error::NotADirectory);
+            };
+            let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
+            let mut xa = NodeXattrs::default();
+            if let Some(v) = &selinux {
+                xa.set(&mut self.xt, xattrs::SELINUX, v)?;
+            }
+            self.entries.push(Entry {
+                src: None,
+                inode: Inode {
+                    mode: mode::S_IFCHR | 0o644,
+                    nlink: 1,
+                    uid: root_inode.uid,
+                    gid: root_inode.gid,
+                    rdev: 0,
+                    size: 0,
+                    mtime_sec: root_inode.mtime_sec,
+                    mtime_nsec: root_inode.mtime_nsec,
+                },
+                xattrs: xa,
+                dirents: Vec::new(),
+                payload_len: NO_PAYLOAD,
+                has_content: false,
+            });
+            let name_off = self.names.len();
+            self.names.extend_from_slice(&name);
+            // Hardlink dirents of the root recorded so far move along.
+            for p in self.pending.iter_mut().filter(|p| p.dir == 0) {
+                if p.dent as usize >= pos {
+                    p.dent += 1;
+                }
+            }
+            self.entries[0].dirents.insert(
+                pos,
+                Dent {
+                    name_off,
+                    name_len: 2,
+                    target: id,
+                    flags: OWNED,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// C's compute step: inode order, checks, nlink of directories,
+    /// canonical xattr order, minimum mtime and the ACL flag.
+    fn compute(&mut self) -> Result<()> {
+        let n = self.entries.len();
+        let mut order = Vec::with_capacity(n);
+        order.push(0u32);
+        let mut i = 0;
+        while i < order.len() {
+            let e = &self.entries[order[i] as usize];
+            order.extend(
+                e.dirents
+                    .iter()
+                    .filter(|d| d.flags & OWNED != 0)
+                    .map(|d| d.target),
+            );
+            i += 1;
+        }
+        if self.root_is_link {
+            return Err(Error::InvalidArgument);
+        }
+        let mut ino = vec![0u32; n];
+        for (p, &id) in order.iter().enumerate() {
+            ino[id as usize] = p as u32;
+        }
+        self.resolve_links(&ino)?;
+
+        let xt = &self.xt;
+        let first = &self.entries[0].inode;
+        let mut min = (first.mtime_sec, first.mtime_nsec);
+        let mut has_acl = false;
+        for e in &mut self.entries {
+            if e.inode.is_dir() {
+                let subdirs = e.dirents.iter().filter(|d| d.flags & DIR_MODE != 0).count();
+                e.inode.nlink = (2 + subdirs) as u32;
+            }
+            e.xattrs
+                .ids
+                .sort_unstable_by(|&a, &b| xt.get(a).key().cmp(xt.get(b).key()));
+            has_acl |= e.xattrs.ids.iter().any(|&id| xt.get(id).is_acl);
+            let m = (e.inode.mtime_sec, e.inode.mtime_nsec);
+            if m < min {
+                min = m;
+            }
+        }
+        self.min_mtime = min;
+        self.has_acl = has_acl;
+        self.order = order;
+        self.ino = ino;
+        self.xt.seal();
+        Ok(())
+    }
+
+    /// Points hardlink dirents at the entries of their targets; fails
+    /// (in inode order, as C checks) for loops and targets outside.
+    fn resolve_links(&mut self, pos: &[u32]) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_unstable_by_key(|p| (pos[p.dir as usize], p.dent));
+        let mut by_ptr = xattrs::FastMap::<usize, u32>::default();
+        for (id, e) in self.entries.iter().enumerate() {
+            if let Some(src) = &e.src {
+                by_ptr.insert(Arc::as_ptr(src) as usize, id as u32);
+            }
+        }
+        for p in pending {
+            let target = p.target?;
+            let id = *by_ptr
+                .get(&(Arc::as_ptr(&target) as usize))
+                .ok_or(Error::InvalidArgument)?;
+            self.entries[p.dir as usize].dirents[p.dent as usize].target = id;
+        }
+        Ok(())
+    }
+
+    pub fn dent_name(&self, d: &Dent) -> &[u8] {
+        self.name(d)
+    }
+}

@@ -1,0 +1,476 @@
+//! Xattrs as the writer sees them: every distinct (key, value) pair is
+//! interned once, nodes hold ids. Also the EROFS name prefixes, the xxh32
+//! name filter and the shared xattr table.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
+
+use crate::erofs::format::{
+    round_up, XattrEntry, XATTR_ENTRY_SIZE, XATTR_FILTER_BITS, XATTR_FILTER_SEED,
+    XATTR_IBODY_HEADER_SIZE, XATTR_INDEX_POSIX_ACL_ACCESS, XATTR_INDEX_POSIX_ACL_DEFAULT,
+};
+use crate::error::{Error, Result};
+
+/// Overlayfs names the writer adds or escapes.
+pub const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
+pub const OVERLAY_ESCAPED_PREFIX: &[u8] = b"trusted.overlay.overlay.";
+pub const METACOPY: &[u8] = b"trusted.overlay.metacopy";
+pub const REDIRECT: &[u8] = b"trusted.overlay.redirect";
+pub const OPAQUE: &[u8] = b"trusted.overlay.opaque";
+pub const ESCAPED_WHITEOUT: &[u8] = b"trusted.overlay.overlay.whiteout";
+pub const ESCAPED_WHITEOUTS: &[u8] = b"trusted.overlay.overlay.whiteouts";
+pub const ESCAPED_OPAQUE: &[u8] = b"trusted.overlay.overlay.opaque";
+pub const USER_WHITEOUT: &[u8] = b"user.overlay.whiteout";
+pub const USER_WHITEOUTS: &[u8] = b"user.overlay.whiteouts";
+pub const USER_OPAQUE: &[u8] = b"user.overlay.opaque";
+pub const SELINUX: &[u8] = b"security.selinux";
+
+/// Budget of `lcfs_node_set_xattr`, which the writer's own additions use.
+const SET_LIMIT: u64 = 32767;
+/// Per-entry charge of that budget beyond key and value.
+const ENTRY_CHARGE: u64 = 7;
+/// Extra charge for the first entry of a node.
+const HEADER_CHARGE: u64 = 12;
+const KEY_MAX: usize = 255;
+
+/// At most this many xattrs of one inode go to the shared table.
+pub const MAX_SHARED_PER_INODE: usize = 0x80;
+
+/// Prefixes EROFS can abbreviate, in the order they are tried.
+const PREFIXES: [(&[u8], u8); 5] = [
+    (b"user.", 1),
+    (b"system.posix_acl_access", XATTR_INDEX_POSIX_ACL_ACCESS),
+    (b"system.posix_acl_default", XATTR_INDEX_POSIX_ACL_DEFAULT),
+    (b"trusted.", 4),
+    (b"security.", 6),
+];
+
+/// The name index for `key` and the length of the prefix it replaces.
+pub fn prefix_index(key: &[u8]) -> (u8, usize) {
+    for (p, idx) in PREFIXES {
+        if key.starts_with(p) {
+            return (idx, p.len());
+        }
+    }
+    (0, 0)
+}
+
+/// xxHash32 of `data` (the kernel's variant, used for the name filter).
+pub fn xxh32(data: &[u8], seed: u32) -> u32 {
+    const P1: u32 = 2_654_435_761;
+    const P2: u32 = 2_246_822_519;
+    const P3: u32 = 3_266_489_917;
+    const P4: u32 = 668_265_263;
+    const P5: u32 = 374_761_393;
+    fn word(b: &[u8]) -> u32 {
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]])
+    }
+    fn round(acc: u32, lane: u32) -> u32 {
+        acc.wrapping_add(lane.wrapping_mul(P2))
+            .rotate_left(13)
+            .wrapping_mul(P1)
+    }
+    let mut rest = data;
+    let mut h = if data.len() >= 16 {
+        let mut v = [
+            seed.wrapping_add(P1).wrapping_add(P2),
+            seed.wrapping_add(P2),
+            seed,
+            seed.wrapping_sub(P1),
+        ];
+        while rest.len() >= 16 {
+            for (i, lane) in v.iter_mut().enumerate() {
+                *lane = round(*lane, word(&rest[i * 4..]));
+            }
+            rest = &rest[16..];
+        }
+        v[0].rotate_left(1)
+            .wrapping_add(v[1].rotate_left(7))
+            .wrapping_add(v[2].rotate_left(12))
+            .wrapping_add(v[3].rotate_left(18))
+    } else {
+        seed.wrapping_add(P5)
+    };
+    h = h.wrapping_add(data.len() as u32);
+    while rest.len() >= 4 {
+        h = h
+            .wrapping_add(word(rest).wrapping_mul(P3))
+            .rotate_left(17)
+            .wrapping_mul(P4);
+        rest = &rest[4..];
+    }
+    for &b in rest {
+        h = h
+            .wrapping_add((b as u32).wrapping_mul(P5))
+            .rotate_left(11)
+            .wrapping_mul(P1);
+    }
+    h ^= h >> 15;
+    h = h.wrapping_mul(P2);
+    h ^= h >> 13;
+    h = h.wrapping_mul(P3);
+    h ^= h >> 16;
+    h
+}
+
+/// A small multiplicative hasher: the interning map sees every xattr of
+/// the tree, and SipHash would dominate there.
+#[derive(Default)]
+pub struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+            h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ b as u64).wrapping_mul(K);
+        }
+        self.0 = h;
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (self.0.rotate_left(5) ^ n as u64).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// One distinct xattr: `data` is key, NUL, value.
+pub struct Interned {
+    data: Rc<[u8]>,
+    key_len: u16,
+    /// EROFS name index and the length of the prefix it stands for.
+    index: u8,
+    prefix_len: u16,
+    /// Bit of this name in the inode's name filter.
+    filter_bit: u8,
+    pub is_acl: bool,
+}
+
+impl Interned {
+    pub fn key(&self) -> &[u8] {
+        &self.data[..self.key_len as usize]
+    }
+    pub fn value(&self) -> &[u8] {
+        &self.data[self.key_len as usize + 1..]
+    }
+    /// The name as stored: the key without its abbreviated prefix.
+    pub fn suffix(&self) -> &[u8] {
+        &self.data[self.prefix_len as usize..self.key_len as usize]
+    }
+    pub fn filter_bit(&self) -> u8 {
+        self.filter_bit
+    }
+    /// On-disk size of the entry with name and value, 4-byte aligned.
+    pub fn entry_size(&self) -> usize {
+        round_up(
+            XATTR_ENTRY_SIZE + self.suffix().len() + self.value().len(),
+            XATTR_ENTRY_SIZE,
+        )
+    }
+    /// Appends the entry, name, value and alignment padding.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        let start = out.len();
+        XattrEntry {
+            name_len: self.suffix().len() as u8,
+            name_index: self.index,
+            value_size: self.value().len() as u16,
+        }
+        .encode(out);
+        out.extend_from_slice(self.suffix());
+        out.extend_from_slice(self.value());
+        out.resize(start + self.entry_size(), 0);
+    }
+}
+
+/// All distinct xattrs of the tree being written.
+#[derive(Default)]
+pub struct XattrTable {
+    map: FastMap<Rc<[u8]>, u32>,
+    entries: Vec<Interned>,
+    scratch: Vec<u8>,
+}
+
+impl XattrTable {
+    pub fn get(&self, id: u32) -> &Interned {
+        &self.entries[id as usize]
+    }
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The id of (`key` with `key_tail` appended, `value`).
+    pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(key);
+        self.scratch.extend_from_slice(key_tail);
+        let key_len = self.scratch.len();
+        self.scratch.push(0);
+        self.scratch.extend_from_slice(value);
+        if let Some(&id) = self.map.get(&self.scratch[..]) {
+            return Ok(id);
+        }
+        let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
+        let data: Rc<[u8]> = Rc::from(&self.scratch[..]);
+        let key_bytes = &data[..key_len];
+        let (index, prefix_len) = prefix_index(key_bytes);
+        let seed = XATTR_FILTER_SEED.wrapping_add(index as u32);
+        let filter_bit = (xxh32(&key_bytes[prefix_len..], seed) & (XATTR_FILTER_BITS - 1)) as u8;
+        let is_acl =
+            key_bytes == b"system.posix_acl_access" || key_bytes == b"system.posix_acl_default";
+        self.entries.push(Interned {
+            data: data.clone(),
+            key_len: key_len as u16,
+            index,
+            prefix_len: prefix_len as u16,
+            filter_bit,
+            is_acl,
+        });
+        self.map.insert(data, id);
+        Ok(id)
+    }
+
+    /// Interns an xattr taken from a caller's node, escaping overlayfs
+    /// names so that the image's own ones cannot be spoofed.
+    pub fn intern_escaped(&mut self, key: &[u8], value: &[u8]) -> Result<u32> {
+        match key.strip_prefix(OVERLAY_PREFIX) {
+            Some(rest) => self.intern(OVERLAY_ESCAPED_PREFIX, rest, value),
+            None => self.intern(key, b"", value),
+        }
+    }
+
+    /// Drops the lookup map once no more xattrs will be added.
+    pub fn seal(&mut self) {
+        self.map = FastMap::default();
+        self.scratch = Vec::new();
+    }
+}
+
+/// A node's xattr list while the tree is rewritten, with the size budget
+/// C keeps per node. Like C's clone, it starts with a zero budget, and the
+/// budget arithmetic wraps as C's unsigned counter does.
+#[derive(Default, Clone)]
+pub struct NodeXattrs {
+    pub ids: Vec<u32>,
+    budget: u64,
+}
+
+impl NodeXattrs {
+    pub fn from_ids(ids: Vec<u32>) -> NodeXattrs {
+        NodeXattrs { ids, budget: 0 }
+    }
+
+    pub fn find(&self, table: &XattrTable, key: &[u8]) -> Option<usize> {
+        self.ids.iter().position(|&id| table.get(id).key() == key)
+    }
+
+    /// Sets `key` to `value` the way `lcfs_node_set_xattr` does: any old
+    /// value is removed first, then the new one is charged to the budget.
+    pub fn set(&mut self, table: &mut XattrTable, key: &[u8], value: &[u8]) -> Result<()> {
+        if key.is_empty() || key.len() > KEY_MAX {
+            return Err(Error::OutOfRange);
+        }
+        if let Some(i) = self.find(table, key) {
+            let old_len = table.get(self.ids[i]).value().len() as u64;
+            self.ids.swap_remove(i);
+            self.budget = if self.ids.is_empty() {
+                0
+            } else {
+                self.budget
+                    .wrapping_sub(ENTRY_CHARGE + key.len() as u64 + old_len)
+            };
+        }
+        let mut cost = ENTRY_CHARGE + key.len() as u64 + value.len() as u64;
+        if self.ids.is_empty() {
+            cost += HEADER_CHARGE;
+        }
+        let total = self.budget.wrapping_add(cost);
+        if total > SET_LIMIT {
+            return Err(Error::OutOfRange);
+        }
+        let id = table.intern(key, b"", value)?;
+        self.ids.push(id);
+        self.budget = total;
+        Ok(())
+    }
+
+    pub fn value<'t>(&self, table: &'t XattrTable, key: &[u8]) -> Option<&'t [u8]> {
+        self.find(table, key)
+            .map(|i| table.get(self.ids[i]).value())
+    }
+}
+
+/// The shared xattr table: xattrs used by more than one inode, in C's
+/// canonical order (descending by key, then value length, then value).
+pub struct Shared {
+    /// Ids in table order.
+    pub ids: Vec<u32>,
+    /// Byte offset of each id inside the table, or u32::MAX if not shared.
+    offsets: Vec<u32>,
+    pub size: u64,
+}
+
+impl Shared {
+    pub fn compute(table: &XattrTable, counts: &[u32]) -> Result<Shared> {
+        let mut ids: Vec<u32> = (0..table.len() as u32)
+            .filter(|&id| counts[id as usize] > 1)
+            .collect();
+        ids.sort_unstable_by(|&a, &b| {
+            let (a, b) = (table.get(a), table.get(b));
+            b.key()
+                .cmp(a.key())
+                .then(b.value().len().cmp(&a.value().len()))
+                .then(b.value().cmp(a.value()))
+        });
+        let mut offsets = vec![u32::MAX; table.len()];
+        let mut size: u64 = 0;
+        for &id in &ids {
+            offsets[id as usize] = u32::try_from(size).map_err(|_| Error::FileTooBig)?;
+            size += table.get(id).entry_size() as u64;
+        }
+        Ok(Shared { ids, offsets, size })
+    }
+
+    pub fn offset(&self, id: u32) -> Option<u32> {
+        match self.offsets[id as usize] {
+            u32::MAX => None,
+            o => Some(o),
+        }
+    }
+
+    /// Calls `f(id, shared_offset)` for each xattr of a node in order,
+    /// with the offset only for those stored in the shared table (the
+    /// first MAX_SHARED_PER_INODE shareable ones).
+    pub fn classify(&self, ids: &[u32], mut f: impl FnMut(u32, Option<u32>)) {
+        let mut n_shared = 0;
+        for &id in ids {
+            match self.offset(id) {
+                Some(o) if n_shared < MAX_SHARED_PER_INODE => {
+                    n_shared += 1;
+                    f(id, Some(o));
+                }
+                _ => f(id, None),
+            }
+        }
+    }
+}
+
+/// Size of a node's inline xattr area and its shared count.
+pub fn inode_xattr_size(table: &XattrTable, shared: &Shared, ids: &[u32]) -> (usize, usize) {
+    if ids.is_empty() {
+        return (0, 0);
+    }
+    let (mut n_shared, mut inline) = (0usize, 0usize);
+    shared.classify(ids, |id, off| match off {
+        Some(_) => n_shared += 1,
+        None => inline += table.get(id).entry_size(),
+    });
+    let size = round_up(
+        XATTR_IBODY_HEADER_SIZE + n_shared * XATTR_ENTRY_SIZE + inline,
+        XATTR_ENTRY_SIZE,
+    );
+    (size, n_shared)
+}
+
+/// The name filter word: a bit cleared for every name present.
+pub fn name_filter(table: &XattrTable, ids: &[u32]) -> u32 {
+    let mut bits = 0u32;
+    for &id in ids {
+        bits |= 1u32 << table.get(id).filter_bit();
+    }
+    !bits
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xxh32_known_vectors() {
+        assert_eq!(xxh32(b"", 0), 0x02CC_5D05);
+        assert_eq!(xxh32(b"a", 0), 0x550D_7456);
+        assert_eq!(xxh32(b"abc", 0), 0x32D1_53FF);
+        assert_eq!(
+            xxh32(b"Nobody inspects the spammish repetition", 0),
+            0xE229_3B2F
+        );
+        assert_eq!(xxh32(b"", 1), 0x0B2C_B792);
+    }
+
+    #[test]
+    fn prefixes() {
+        assert_eq!(prefix_index(b"user.foo"), (1, 5));
+        assert_eq!(prefix_index(b"system.posix_acl_access"), (2, 23));
+        assert_eq!(prefix_index(b"system.posix_acl_default"), (3, 24));
+        assert_eq!(prefix_index(b"trusted.overlay.x"), (4, 8));
+        assert_eq!(prefix_index(b"security.selinux"), (6, 9));
+        assert_eq!(prefix_index(b"lustre.x"), (0, 0));
+        assert_eq!(prefix_index(b"system.other"), (0, 0));
+    }
+
+    #[test]
+    fn interning_and_escape() {
+        let mut t = XattrTable::default();
+        let a = t.intern_escaped(b"trusted.overlay.opaque", b"y").unwrap();
+        let b = t
+            .intern(b"trusted.overlay.overlay.opaque", b"", b"y")
+            .unwrap();
+        assert_eq!(a, b);
+        let e = t.get(a);
+        assert_eq!(e.key(), b"trusted.overlay.overlay.opaque");
+        assert_eq!(e.suffix(), b"overlay.overlay.opaque");
+        assert_eq!(e.entry_size(), round_up(4 + 22 + 1, 4));
+        let mut v = Vec::new();
+        e.encode(&mut v);
+        assert_eq!(v.len(), e.entry_size());
+        assert_eq!(&v[..4], &[22, 4, 1, 0]);
+        let c = t.intern(b"user.a", b"", b"").unwrap();
+        assert_ne!(c, a);
+        assert_eq!(name_filter(&t, &[]), u32::MAX);
+        assert_eq!(name_filter(&t, &[c]).count_zeros(), 1);
+    }
+
+    #[test]
+    fn budget_replaces_and_wraps_like_c() {
+        let mut t = XattrTable::default();
+        let big = vec![b'v'; 100];
+        let id = t.intern(b"user.overlay.whiteout", b"", &big).unwrap();
+        let other = t.intern(b"user.x", b"", b"").unwrap();
+        // A cloned node starts from a zero budget; replacing a long value
+        // drives the unsigned counter below zero and the next set fails.
+        let mut n = NodeXattrs::from_ids(vec![other, id]);
+        n.set(&mut t, ESCAPED_WHITEOUT, b"").unwrap();
+        assert_eq!(n.set(&mut t, USER_WHITEOUT, b""), Err(Error::OutOfRange));
+        let mut m = NodeXattrs::default();
+        m.set(&mut t, OPAQUE, b"y").unwrap();
+        m.set(&mut t, OPAQUE, b"y").unwrap();
+        assert_eq!(m.ids.len(), 1);
+        assert_eq!(m.value(&t, OPAQUE), Some(&b"y"[..]));
+    }
+
+    #[test]
+    fn shared_order_and_limit() {
+        let mut t = XattrTable::default();
+        let a = t.intern(b"user.a", b"", b"1").unwrap();
+        let b = t.intern(b"user.b", b"", b"1").unwrap();
+        let b2 = t.intern(b"user.b", b"", b"22").unwrap();
+        let c = t.intern(b"user.c", b"", b"1").unwrap();
+        let counts = vec![2, 2, 3, 1];
+        let s = Shared::compute(&t, &counts).unwrap();
+        assert_eq!(s.ids, vec![b2, b, a]);
+        assert_eq!(s.offset(b2), Some(0));
+        assert_eq!(s.offset(b), Some(t.get(b2).entry_size() as u32));
+        assert_eq!(s.offset(c), None);
+        let (size, n) = inode_xattr_size(&t, &s, &[a, c]);
+        assert_eq!(n, 1);
+        assert_eq!(size, 12 + 4 + t.get(c).entry_size());
+    }
+}

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Runs tests-c/writer-cases.c (fixed API cases plus random trees) over our
+# libcomposefs.so.1 and over C libcomposefs 1.0.8, and requires identical
+# transcripts: return codes, errno, version updates, image bytes and
+# digests, and what the caller's tree looks like afterwards.
+# Uses the same C oracle build as check-writer-assets.sh.
+set -u
+
+ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
+SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
+CBUILD=${CFS_C_BUILD:-/var/tmp/cfs-upstream/build-w}
+N_RANDOM=${WRITER_CASES_RANDOM:-300}
+
+SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
+if [ ! -e "$CBUILD/libcomposefs/libcomposefs.so.1" ]; then
+    if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
+        echo "SKIP: no C oracle and no meson/ninja to build it"; exit 77
+    fi
+    { [ -d "$CBUILD" ] || meson setup "$CBUILD" "$SRC" -Dfuse=disabled -Dman=disabled; } >/dev/null &&
+        ninja -C "$CBUILD" >/dev/null || { echo "SKIP: C oracle build failed"; exit 77; }
+fi
+
+tmp=$(mktemp -d -t cfs-writer-api.XXXXXX)
+trap 'rm -rf -- "$tmp"' EXIT
+mkdir -p "$tmp/ours"
+if [ -e "$SO_DIR/libcomposefs.so.1" ]; then
+    ln -s "$SO_DIR/libcomposefs.so.1" "$tmp/ours/libcomposefs.so.1"
+else
+    ln -s "$SO_DIR/libcomposefs.so" "$tmp/ours/libcomposefs.so.1"
+fi
+
+cc -Wall -Werror -O1 -I"$SRC/libcomposefs" -o "$tmp/cases" "$ROOT/tests-c/writer-cases.c" \
+    -L"$CBUILD/libcomposefs" -lcomposefs || { echo "FAIL: cannot build writer-cases"; exit 1; }
+
+LD_LIBRARY_PATH=$CBUILD/libcomposefs "$tmp/cases" "$N_RANDOM" >"$tmp/c.txt"
+LD_LIBRARY_PATH=$tmp/ours "$tmp/cases" "$N_RANDOM" >"$tmp/ours.txt"
+
+# C asserts (crashes) on a few inputs; ours must not crash anywhere, and
+# C's crash lines are the only ones allowed to differ.
+if grep -q CRASH "$tmp/ours.txt"; then
+    echo "FAIL: our library crashed:"; grep CRASH "$tmp/ours.txt"; exit 1
+fi
+bad=0
+while IFS= read -r line; do
+    case $line in *CRASH*) continue ;; esac
+    if ! grep -qxF -- "$line" "$tmp/ours.txt"; then
+        echo "FAIL: C line not matched: $line"
+        bad=$((bad + 1))
+    fi
+done <"$tmp/c.txt"
+if [ "$(grep -vc CRASH "$tmp/c.txt")" -gt "$(wc -l <"$tmp/ours.txt")" ] || [ $bad -ne 0 ]; then
+    diff "$tmp/c.txt" "$tmp/ours.txt" | head -40
+    exit 1
+fi
+echo "ok: $(wc -l <"$tmp/c.txt") transcript lines identical ($(grep -c 'rc=0' "$tmp/c.txt") successful writes, $(grep -c CRASH "$tmp/c.txt") C crashes skipped)"
