@@ -7,3 +7,4 @@ pub mod erofs;
 pub mod error;
 pub mod ffi;
 pub mod node;
+pub mod sys;

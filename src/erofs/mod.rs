@@ -1,3 +1,4 @@
 //! EROFS images as composefs writes and reads them.
 
 pub mod format;
+pub mod read;

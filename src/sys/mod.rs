@@ -1,0 +1,3 @@
+//! Narrow wrappers around system calls the safe core needs.
+
+pub mod mmap;
