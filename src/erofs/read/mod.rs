@@ -8,47 +8,29 @@
 mod dir;
 mod image;
 mod inode;
+mod seen;
 mod xattr;
 
-use std::collections::{HashMap, HashSet};
-use std::ffi::CString;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::HashSet;
+use std::ffi::{CStr, CString};
+use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::node::{add_child, Node, NodeRef};
+use crate::node::{Node, NodeRef, MAX_NAME_LENGTH};
 use dir::DirCursor;
 pub use image::header_version;
 use image::Image;
 use inode::Decoded;
+use seen::Seen;
 use xattr::XattrArea;
 
-/// Nids are offsets, so a multiplicative spread is all the hashing needed.
-#[derive(Default)]
-struct NidHasher(u64);
-
-impl Hasher for NidHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type NidMap = HashMap<u64, NodeRef, BuildHasherDefault<NidHasher>>;
-
 /// A directory whose entries are being read.
-struct Frame {
+struct Frame<'a> {
     node: NodeRef,
     cursor: DirCursor,
     xattrs: XattrArea,
     /// Its name in the parent frame (unused for the root).
-    name: CString,
+    name: &'a [u8],
 }
 
 /// `lcfs_load_node_from_image_ext`. With `toplevel` set, only root
@@ -56,7 +38,7 @@ struct Frame {
 pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
     let img = Image::open(data)?;
     let filter: Option<HashSet<&[u8]>> = toplevel.map(|t| t.iter().copied().collect());
-    let mut seen = NidMap::default();
+    let mut seen = Seen::new(data.len() - img.meta);
 
     let (root, root_dir) = match build(&img, &mut seen, img.root_nid)? {
         None => return Err(Error::Os(libc::ENOTSUP)),
@@ -69,7 +51,7 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
         node: root.clone(),
         cursor,
         xattrs,
-        name: CString::default(),
+        name: b"",
     }];
     while let Some(top) = stack.last_mut() {
         if let Some((name, nid)) = top.cursor.next(&img)? {
@@ -80,12 +62,11 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
                     }
                 }
             }
-            let name = CString::new(name).map_err(|_| Error::InvalidArgument)?;
             match build(&img, &mut seen, nid)? {
                 None => {}
                 Some((child, None)) => {
                     let parent = &stack[stack.len() - 1].node;
-                    add_child(parent, &child, &name)?;
+                    attach(parent, child, name)?;
                 }
                 Some((child, Some((cursor, xattrs)))) => stack.push(Frame {
                     node: child,
@@ -100,7 +81,7 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
         let Some(done) = stack.pop() else { break };
         inode::finish_dir(&img, &done.node, done.xattrs)?;
         if let Some(parent) = stack.last() {
-            add_child(&parent.node, &done.node, &done.name)?;
+            attach(&parent.node, done.node, done.name)?;
         }
     }
     Ok(root)
@@ -111,8 +92,8 @@ type Built = (NodeRef, Option<(DirCursor, XattrArea)>);
 
 /// Decodes `nid`, or makes a hardlink node if it was seen before.
 /// None is a whiteout, which is left out of the tree.
-fn build(img: &Image<'_>, seen: &mut NidMap, nid: u64) -> Result<Option<Built>> {
-    if let Some(target) = seen.get(&nid) {
+fn build(img: &Image<'_>, seen: &mut Seen, nid: u64) -> Result<Option<Built>> {
+    if let Some(target) = seen.get(nid) {
         // Like C: a bare node pointing at the first one; the target's
         // nlink is what the image says, so it is not bumped here.
         let link = Node::new();
@@ -126,4 +107,39 @@ fn build(img: &Image<'_>, seen: &mut NidMap, nid: u64) -> Result<Option<Built>> 
             Ok(Some((node, dir)))
         }
     }
+}
+
+/// Hangs the freshly built `child` under `parent`, failing as
+/// `node::add_child` would for what can occur here (the parent is a
+/// directory and the child is new): EINVAL for an empty name,
+/// ENAMETOOLONG, EEXIST. Entries normally come sorted, so appending
+/// after the last child is tried first.
+fn attach(parent: &NodeRef, child: NodeRef, name: &[u8]) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument);
+    }
+    if name.len() > MAX_NAME_LENGTH {
+        return Err(Error::NameTooLong);
+    }
+    let mut p = parent.lock();
+    let after_last = match p.children().last() {
+        None => true,
+        Some(last) => last.lock().name().map(CStr::to_bytes).unwrap_or_default() < name,
+    };
+    let pos = if after_last {
+        p.children.len()
+    } else {
+        match p.find_child(name) {
+            Ok(_) => return Err(Error::AlreadyExists),
+            Err(i) => i,
+        }
+    };
+    let name = CString::new(name).map_err(|_| Error::InvalidArgument)?;
+    {
+        let mut c = child.lock();
+        c.name = Some(name.into_boxed_c_str());
+        c.parent = Arc::downgrade(parent);
+    }
+    p.children.insert(pos, child);
+    Ok(())
 }
