@@ -9,6 +9,10 @@ mod dir;
 mod image;
 mod inode;
 mod seen;
+#[cfg(test)]
+mod testimg;
+#[cfg(test)]
+mod tests;
 mod xattr;
 
 use std::collections::HashSet;
