@@ -23,7 +23,8 @@ const DROPPED: [&[u8]; 3] = [
 ];
 const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
 const ESCAPE_PREFIX: &[u8] = b"trusted.overlay.overlay.";
-const TRUSTED_PREFIX: &[u8] = b"trusted.";
+/// Longest prefix plus the longest stored name.
+const NAME_BUF: usize = 24 + 255;
 
 /// The inline xattr area of an inode.
 #[derive(Clone, Copy, Debug)]
@@ -67,12 +68,12 @@ fn apply_entry(img: &Image<'_>, node: &mut NodeData, off: u64) -> Result<u64> {
         off: name_off + u64::from(e.name_len),
         len: u64::from(e.value_size),
     };
-    let mut name = Vec::with_capacity(prefix.len() + suffix.len());
-    name.extend_from_slice(prefix);
-    name.extend_from_slice(suffix);
-    let cut = until_nul(&name).len();
-    name.truncate(cut);
-    apply_one(img, node, name, value)?;
+    // Assembled on the stack: most names are compared and dropped.
+    let mut buf = [0u8; NAME_BUF];
+    let full = prefix.len() + suffix.len();
+    buf[..prefix.len()].copy_from_slice(prefix);
+    buf[prefix.len()..full].copy_from_slice(suffix);
+    apply_one(img, node, until_nul(&buf[..full]), value)?;
     Ok(e.padded_size() as u64)
 }
 
@@ -84,7 +85,7 @@ struct Value {
     len: u64,
 }
 
-fn apply_one(img: &Image<'_>, node: &mut NodeData, mut name: Vec<u8>, value: Value) -> Result<()> {
+fn apply_one(img: &Image<'_>, node: &mut NodeData, name: &[u8], value: Value) -> Result<()> {
     let is_reg = node.inode.file_type() == mode::S_IFREG;
     if name == REDIRECT {
         if is_reg {
@@ -107,20 +108,24 @@ fn apply_one(img: &Image<'_>, node: &mut NodeData, mut name: Vec<u8>, value: Val
         node.inode.size = 0;
         return Ok(());
     }
-    if DROPPED.contains(&name.as_slice()) {
+    if DROPPED.contains(&name) {
         return Ok(());
     }
-    if name.starts_with(OVERLAY_PREFIX) {
-        if !name.starts_with(ESCAPE_PREFIX) {
-            return Ok(());
-        }
-        name.drain(TRUSTED_PREFIX.len()..OVERLAY_PREFIX.len());
+    let mut key = Vec::with_capacity(name.len() + 1);
+    if let Some(rest) = name.strip_prefix(ESCAPE_PREFIX) {
+        // trusted.overlay.overlay.X was stored for trusted.overlay.X.
+        key.extend_from_slice(OVERLAY_PREFIX);
+        key.extend_from_slice(rest);
+    } else if name.starts_with(OVERLAY_PREFIX) {
+        return Ok(());
+    } else {
+        key.extend_from_slice(name);
     }
     // A bad key fails before C looks at the value.
-    if name.is_empty() || name.len() > XATTR_NAME_MAX {
+    if key.is_empty() || key.len() > XATTR_NAME_MAX {
         return Err(Error::OutOfRange);
     }
-    let key = CString::new(name).map_err(|_| Error::InvalidArgument)?;
+    let key = CString::new(key).map_err(|_| Error::InvalidArgument)?;
     node.xattrs
         .set(&key, img.bytes(value.off, value.len)?, INTERNAL_XATTR_MAX)
 }
