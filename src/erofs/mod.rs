@@ -1,4 +1,5 @@
 //! EROFS images as composefs writes and reads them.
 
 pub mod format;
+pub mod read;
 pub mod write;

@@ -1,6 +1,4 @@
-//! Narrow wrappers around raw syscalls that rustix has no typed API for.
-//! All `unsafe` outside `ffi` lives here.
-
 pub mod loopdev;
+pub mod mmap;
 pub mod mount_attr;
 pub mod verity;
