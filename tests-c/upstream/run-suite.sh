@@ -19,7 +19,10 @@
 #
 # How we know the library under test is the one that ran: the upstream
 # binaries carry RUNPATH $ORIGIN/../libcomposefs, which LD_LIBRARY_PATH
-# overrides. That is checked with ldd before the run, and the run itself is
+# overrides; meson, though, puts its own library directory first for tests
+# that are built executables (test-lcfs), so every test runs through a tiny
+# wrapper that sets LD_LIBRARY_PATH back. That is checked with ldd before the
+# run, and the run itself is
 # audited: every process logs its loader activity (LD_DEBUG=libs into a
 # private directory), and every process that loaded a libcomposefs must have
 # loaded exactly the library under test and must be an upstream binary from
@@ -48,7 +51,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-command -v python3 >/dev/null || die "python3 is needed (the upstream tests need it too)"
+command -v python3 >/dev/null || die "python3 is needed to read meson's test log"
+[ -x /usr/bin/python3 ] || die "/usr/bin/python3 is needed (upstream tests/gendir and tests/dumpdir use it)"
 [ -d "$lib_dir" ] || die "library directory '$lib_dir' does not exist"
 lib_dir=$(cd "$lib_dir" && pwd)
 
@@ -119,21 +123,27 @@ fi
 [ -z "$keep_log" ] || cp "$testlog" "$keep_log"
 
 # --- audit: which library did every process really load? -------------------
-# One LD_DEBUG file per pid; an exec'd image appends to its parent's file, so
-# each "initialize program" line closes the section for that program.
+# One LD_DEBUG file per pid; a process that execs keeps its pid, so a file can
+# hold several images in turn, each section closed by "initialize program".
+# Also flagged: any process named like an upstream tool that is not the one
+# from the build directory, whatever it loaded.
 awk -v want="$want" -v build="$(realpath "$build")" '
     function canon(p,   cmd, r) {
         if (p in seen) return seen[p]
         cmd = "realpath -m -- \"" p "\""; cmd | getline r; close(cmd)
         seen[p] = r; return r
     }
+    BEGIN { split("mkcomposefs composefs-info composefs-dump composefs-fuse mount.composefs test-lcfs", t)
+            for (i in t) tool[t[i]] = 1 }
     FNR == 1 { lib = "" }
     /calling init: .*\/libcomposefs\.so/ { lib = $NF }
     /initialize program: / {
         prog = $NF
+        n = split(prog, parts, "/"); name = parts[n]
+        if (name in tool && index(canon(prog), build "/") != 1)
+            printf "NOT-UPSTREAM %s ran in place of the upstream %s\n", canon(prog), name
         if (lib != "") {
             p = canon(prog); l = canon(lib)
-            n = split(p, parts, "/"); name = parts[n]
             count[name]++
             if (l != want) printf "WRONG-LIB %s loaded %s\n", p, l
             if (index(p, build "/") != 1) printf "NOT-UPSTREAM %s loaded libcomposefs\n", p
