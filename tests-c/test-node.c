@@ -822,6 +822,35 @@ static const char *loaded_library(void)
 		return info.dli_fname;
 	return "?";
 }
+/* Upstream mkcomposefs reads node->inode.st_mode from C's private struct
+ * (offset 144 on LP64, 88 on ILP32), so that word must always hold the mode. */
+static uint32_t private_mode(struct lcfs_node_s *n)
+{
+	uint32_t m;
+	memcpy(&m, (char *)n + (sizeof(void *) == 8 ? 144 : 88), sizeof(m));
+	return m;
+}
+
+static void test_private_mode_field(void)
+{
+	struct lcfs_node_s *root = lcfs_node_new();
+	struct lcfs_node_s *f = lcfs_node_new();
+
+	CHECK(private_mode(root) == 0);
+	lcfs_node_set_mode(root, S_IFDIR | 0755);
+	CHECK(private_mode(root) == (S_IFDIR | 0755));
+	CHECK_OK(lcfs_node_try_set_mode(f, S_IFREG | 0600));
+	CHECK(private_mode(f) == (S_IFREG | 0600));
+	CHECK_OK(lcfs_node_add_child(root, f, "f"));
+	struct lcfs_node_s *c = lcfs_node_get_child(root, 0);
+	CHECK(private_mode(c) == (S_IFREG | 0600));
+	CHECK(private_mode(lcfs_node_get_parent(c)) == (S_IFDIR | 0755));
+	struct lcfs_node_s *copy = lcfs_node_clone_deep(root);
+	CHECK(copy != NULL && private_mode(copy) == (S_IFDIR | 0755));
+	CHECK(private_mode(lcfs_node_lookup_child(copy, "f")) == (S_IFREG | 0600));
+	lcfs_node_unref(copy);
+	lcfs_node_unref(root);
+}
 
 int main(void)
 {
@@ -839,6 +868,7 @@ int main(void)
 	test_inode_fields();
 	test_clone();
 	test_clone_deep();
+	test_private_mode_field();
 	printf("test-node: %d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -3,7 +3,8 @@
 //!
 //! Conventions (see the README): NULL where C would crash returns -1/NULL
 //! with errno EINVAL; outputs are written only on success; every node
-//! pointer handed to C came from `Arc::into_raw` or `Arc::as_ptr`.
+//! pointer handed to C came from `Arc::into_raw` or `Arc::as_ptr`, biased
+//! by `C_MODE_OFFSET` (see there).
 
 pub mod build;
 pub mod fsverity;
@@ -53,6 +54,22 @@ pub(crate) fn to_int(r: Result<()>) -> c_int {
     }
 }
 
+/// Where C libcomposefs 1.0.8 keeps `inode.st_mode` inside its private
+/// `struct lcfs_node_s`. Upstream's mkcomposefs (and so Debian's binary)
+/// reads that field directly, so the pointers we give C are biased to put
+/// our node's mode copy (the first field of `Node`) at this offset. C only
+/// ever dereferences that one field; every pointer it hands back is
+/// un-biased here before use.
+#[cfg(target_pointer_width = "64")]
+pub(crate) const C_MODE_OFFSET: usize = 144;
+#[cfg(target_pointer_width = "32")]
+pub(crate) const C_MODE_OFFSET: usize = 88;
+
+/// The C pointer for a node.
+fn to_c(p: *const Node) -> *mut lcfs_node_s {
+    p.wrapping_byte_sub(C_MODE_OFFSET) as *mut lcfs_node_s
+}
+
 /// Borrows the node behind a C pointer without touching its refcount.
 ///
 /// # Safety
@@ -61,21 +78,21 @@ pub(crate) unsafe fn borrow_node(p: *mut lcfs_node_s) -> Result<ManuallyDrop<Nod
     if p.is_null() {
         return Err(Error::InvalidArgument);
     }
-    // SAFETY: the caller guarantees `p` came from Arc::into_raw/as_ptr of a
-    // live node; ManuallyDrop keeps the count unchanged.
-    Ok(ManuallyDrop::new(unsafe {
-        Arc::from_raw(p as *const Node)
-    }))
+    let node = (p as *const Node).wrapping_byte_add(C_MODE_OFFSET);
+    // SAFETY: the caller guarantees `p` came from `to_c` of a live node, so
+    // un-biasing gives back the pointer of Arc::into_raw/as_ptr (same
+    // provenance); ManuallyDrop keeps the count unchanged.
+    Ok(ManuallyDrop::new(unsafe { Arc::from_raw(node) }))
 }
 
 /// Hands a new reference to C.
 pub(crate) fn give_node(n: NodeRef) -> *mut lcfs_node_s {
-    Arc::into_raw(n) as *mut lcfs_node_s
+    to_c(Arc::into_raw(n))
 }
 
 /// A pointer to a node owned elsewhere (no new reference).
 pub(crate) fn node_ptr(n: &NodeRef) -> *mut lcfs_node_s {
-    Arc::as_ptr(n) as *mut lcfs_node_s
+    to_c(Arc::as_ptr(n))
 }
 
 /// Borrows a NUL-terminated C string.

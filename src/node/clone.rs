@@ -18,9 +18,7 @@ pub fn clone_node(node: &NodeRef) -> NodeRef {
     data.xattrs = src.xattrs.clone_entries();
     data.digest = src.digest;
     data.inode = src.inode;
-    Arc::new(Node {
-        data: std::sync::Mutex::new(data),
-    })
+    Node::with_data(data)
 }
 
 /// Clones a whole subtree; hardlinks that point inside it are redirected

@@ -10,6 +10,7 @@ mod tree;
 pub mod xattr;
 
 use std::ffi::CStr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::error::{Error, Result};
@@ -80,9 +81,14 @@ pub fn validate_mode(m: u32) -> Result<()> {
 /// A shared handle on a node; C's `struct lcfs_node_s *` is one of these.
 pub type NodeRef = Arc<Node>;
 
-/// A node: its data behind a lock.
+/// A node: its data behind a lock, plus a copy of its mode where C
+/// programs can read it (see `ffi::C_MODE_OFFSET`). Upstream's mkcomposefs
+/// reads `node->inode.st_mode` straight out of C's private struct, so the
+/// pointer C gets is placed so that this field is found there.
+#[repr(C)]
 #[derive(Default)]
 pub struct Node {
+    c_mode: AtomicU32,
     data: Mutex<NodeData>,
 }
 
@@ -113,11 +119,53 @@ impl Node {
         Arc::new(n)
     }
 
+    /// A node holding `data`.
+    pub(crate) fn with_data(data: NodeData) -> NodeRef {
+        Arc::new(Node {
+            c_mode: AtomicU32::new(data.inode.mode),
+            data: Mutex::new(data),
+        })
+    }
+
     /// Locks this node's data. Nothing panics while holding the lock, so
     /// a poisoned lock cannot happen; it is still taken over rather than
     /// unwrapped.
-    pub fn lock(&self) -> MutexGuard<'_, NodeData> {
-        self.data.lock().unwrap_or_else(|p| p.into_inner())
+    pub fn lock(&self) -> NodeGuard<'_> {
+        NodeGuard {
+            data: self.data.lock().unwrap_or_else(|p| p.into_inner()),
+            c_mode: &self.c_mode,
+        }
+    }
+
+    /// The mode as C programs see it in the node's memory.
+    pub fn c_mode(&self) -> u32 {
+        self.c_mode.load(Ordering::Relaxed)
+    }
+}
+
+/// Locked access to a node's data; on release it refreshes the copy of the
+/// mode that C programs may read, so no code path can leave it stale.
+pub struct NodeGuard<'a> {
+    data: MutexGuard<'a, NodeData>,
+    c_mode: &'a AtomicU32,
+}
+
+impl std::ops::Deref for NodeGuard<'_> {
+    type Target = NodeData;
+    fn deref(&self) -> &NodeData {
+        &self.data
+    }
+}
+
+impl std::ops::DerefMut for NodeGuard<'_> {
+    fn deref_mut(&mut self) -> &mut NodeData {
+        &mut self.data
+    }
+}
+
+impl Drop for NodeGuard<'_> {
+    fn drop(&mut self) {
+        self.c_mode.store(self.data.inode.mode, Ordering::Relaxed);
     }
 }
 
@@ -288,6 +336,17 @@ mod tests {
         assert_eq!(d.inode.size, 6);
         d.set_payload(None).unwrap();
         assert!(d.payload().is_none());
+    }
+
+    #[test]
+    fn c_mode_follows_every_change() {
+        let n = Node::new();
+        assert_eq!(n.c_mode(), 0);
+        n.lock().inode.mode = mode::S_IFREG | 0o600;
+        assert_eq!(n.c_mode(), mode::S_IFREG | 0o600);
+        let mut d = NodeData::default();
+        d.inode.mode = mode::S_IFDIR | 0o755;
+        assert_eq!(Node::with_data(d).c_mode(), mode::S_IFDIR | 0o755);
     }
 
     #[test]
