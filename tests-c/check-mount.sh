@@ -33,14 +33,7 @@ if ! command -v getfattr >/dev/null; then
 fi
 
 SRC=$("$HERE/upstream/fetch.sh") || { echo "$NAME: FAIL: fetching upstream failed"; exit 1; }
-BUILD=${LCFS_UPSTREAM_BUILD:-/var/tmp/cfs-upstream/build-m}
-if [ ! -x "$BUILD/tools/mkcomposefs" ] || [ ! -e "$BUILD/libcomposefs/libcomposefs.so.1" ]; then
-    rm -rf "$BUILD"
-    if ! { meson setup "$BUILD" "$SRC" -Dfuse=disabled -Dman=disabled && ninja -C "$BUILD"; } >"$BUILD.log" 2>&1; then
-        echo "$NAME: FAIL: building upstream composefs failed, see $BUILD.log"
-        exit 1
-    fi
-fi
+BUILD=$("$HERE/upstream/build.sh") || { echo "$NAME: FAIL: building upstream composefs failed"; exit 1; }
 CLIB=$BUILD/libcomposefs
 MKCOMPOSEFS=$BUILD/tools/mkcomposefs
 

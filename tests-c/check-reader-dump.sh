@@ -4,24 +4,14 @@
 # composefs-dump, composefs-info dump/ls/objects/missing-objects (also with
 # --filter) and a walker printing every node field, for every test asset,
 # as v0 and v1 images.
-# Needs the upstream C build (ORACLE_BUILD, default
-# /var/tmp/cfs-upstream/build-r); builds it if meson and ninja exist,
-# otherwise skips (77).
+# The C oracle is the shared upstream build (tests-c/upstream/build.sh).
 set -u
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=${LCFS_SO_DIR:-$ROOT/target/release}
-ORACLE=${ORACLE_BUILD:-/var/tmp/cfs-upstream/build-r}
 
 SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source"; exit 77; }
-if [ ! -x "$ORACLE/tools/composefs-info" ]; then
-    if command -v meson >/dev/null && command -v ninja >/dev/null; then
-        meson setup "$ORACLE" "$SRC" -Dfuse=disabled -Dman=disabled >/dev/null &&
-            ninja -C "$ORACLE" >/dev/null || { echo "SKIP: cannot build C oracle"; exit 77; }
-    else
-        echo "SKIP: no meson/ninja for the C oracle"; exit 77
-    fi
-fi
+ORACLE=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT

@@ -8,17 +8,10 @@ set -u
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
-CBUILD=${CFS_C_BUILD:-/var/tmp/cfs-upstream/build-w}
 N_RANDOM=${WRITER_CASES_RANDOM:-300}
 
 SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
-if [ ! -e "$CBUILD/libcomposefs/libcomposefs.so.1" ]; then
-    if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
-        echo "SKIP: no C oracle and no meson/ninja to build it"; exit 77
-    fi
-    { [ -d "$CBUILD" ] || meson setup "$CBUILD" "$SRC" -Dfuse=disabled -Dman=disabled; } >/dev/null &&
-        ninja -C "$CBUILD" >/dev/null || { echo "SKIP: C oracle build failed"; exit 77; }
-fi
+CBUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 
 tmp=$(mktemp -d -t cfs-writer-api.XXXXXX)
 trap 'rm -rf -- "$tmp"' EXIT

@@ -5,23 +5,15 @@
 # the upstream expected sha256 where one exists, and failure for the
 # should-fail assets. Prints the first differing offset on a mismatch.
 #
-# Needs the C oracle build (tools + library); built on first use into
-# $CFS_C_BUILD (default /var/tmp/cfs-upstream/build-w). Skips (77) when it
-# cannot be had.
+# The C oracle (tools + library) is the shared upstream build
+# (tests-c/upstream/build.sh); failing to build it fails the check.
 set -u
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
-CBUILD=${CFS_C_BUILD:-/var/tmp/cfs-upstream/build-w}
 
 SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
-if [ ! -x "$CBUILD/tools/mkcomposefs" ]; then
-    if ! command -v meson >/dev/null || ! command -v ninja >/dev/null; then
-        echo "SKIP: no C oracle and no meson/ninja to build it"; exit 77
-    fi
-    { [ -d "$CBUILD" ] || meson setup "$CBUILD" "$SRC" -Dfuse=disabled -Dman=disabled; } >/dev/null &&
-        ninja -C "$CBUILD" >/dev/null || { echo "SKIP: C oracle build failed"; exit 77; }
-fi
+CBUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 MKCFS=$CBUILD/tools/mkcomposefs
 CLIB=$CBUILD/libcomposefs
 ASSETS=$SRC/tests/assets
