@@ -88,13 +88,13 @@ static struct lcfs_node_s *watched[MAX_WATCHED];
 static int n_watched;
 static struct snapshot before[MAX_WATCHED];
 
-static void watch(struct lcfs_node_s *n)
+static inline void watch(struct lcfs_node_s *n)
 {
 	if (n_watched < MAX_WATCHED)
 		watched[n_watched++] = n;
 }
 
-static void unwatch_all(void)
+static inline void unwatch_all(void)
 {
 	n_watched = 0;
 }
