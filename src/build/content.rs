@@ -37,7 +37,9 @@ pub(crate) fn open_content(dirfd: BorrowedFd<'_>, name: &CStr) -> Result<OwnedFd
     )?)
 }
 
-/// Does the reading `plan` asks for on an open file and records the results.
+/// Does the reading `plan` asks for on an open file and records the
+/// results. Everything is read before the node is touched, so a failed
+/// read leaves it as it was (C may already have set the digest).
 pub(crate) fn apply(
     node: &NodeRef,
     fd: BorrowedFd<'_>,
@@ -45,24 +47,29 @@ pub(crate) fn apply(
     buildflags: i32,
 ) -> Result<()> {
     let size = node.lock().inode.size;
-    if plan.digest {
+    let digest = if plan.digest {
         // C reports any read failure while hashing as ENODATA.
-        let digest = crate::fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)?;
-        let mut d = node.lock();
-        d.set_digest(&digest);
+        Some(crate::fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)?)
+    } else {
+        None
+    };
+    let mut buf = [0u8; RECOMMENDED_INLINE_CONTENT_MAX];
+    let len = if plan.inline { size as usize } else { 0 };
+    read_exact_at_start(fd, &mut buf[..len])?;
+    let mut d = node.lock();
+    if let Some(digest) = digest {
         if buildflags & flags::BY_DIGEST != 0 {
+            // The only step that can fail, so it goes first.
             d.set_payload(Some(&digest_path(&digest)))?;
-            // The digest was only wanted for the path.
-            if buildflags & flags::COMPUTE_DIGEST == 0 {
-                d.digest = None;
-            }
+        }
+        d.set_digest(&digest);
+        // A digest wanted only for the path is not kept.
+        if buildflags & flags::BY_DIGEST != 0 && buildflags & flags::COMPUTE_DIGEST == 0 {
+            d.digest = None;
         }
     }
     if plan.inline {
-        let mut buf = [0u8; RECOMMENDED_INLINE_CONTENT_MAX];
-        let len = size as usize;
-        read_exact_at_start(fd, &mut buf[..len])?;
-        node.lock().set_content(Some(&buf[..len]), len)?;
+        d.set_content(Some(&buf[..len]), len)?;
     }
     Ok(())
 }

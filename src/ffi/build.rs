@@ -1,11 +1,31 @@
 //! Building trees from directories (lcfs-writer.h).
 
-use std::ffi::{c_char, c_int};
+use std::ffi::{c_char, c_int, CStr};
+use std::os::fd::BorrowedFd;
 
-use super::{
-    borrow_cstr, borrow_dirfd, borrow_node, fail, fail_null, give_node, lcfs_node_s, to_int,
-};
+use super::{borrow_cstr, borrow_dirfd, borrow_node, fail, fail_null, give_node, lcfs_node_s};
 use crate::build;
+use crate::error::{Error, Result};
+
+/// Borrows a file name argument. NULL is EFAULT, which is what C's first
+/// *at() call reports for it.
+///
+/// # Safety
+/// `p` must be NULL or a NUL-terminated string valid for the call.
+unsafe fn borrow_fname<'a>(p: *const c_char) -> Result<&'a CStr> {
+    // SAFETY: forwarded from the caller.
+    unsafe { borrow_cstr(p) }.map_err(|_| Error::Os(libc::EFAULT))
+}
+
+/// The directory fd an *at() call on `name` uses. The kernel ignores it
+/// for absolute names, so C accepts any value there, even -1; so do we.
+fn dirfd_for<'a>(dirfd: c_int, name: &CStr) -> Result<BorrowedFd<'a>> {
+    if name.to_bytes().first() == Some(&b'/') {
+        Ok(rustix::fs::CWD)
+    } else {
+        borrow_dirfd(dirfd)
+    }
+}
 
 /// Copies `path` into a malloc'ed C string the caller frees with free(3).
 fn malloc_cstring(path: &[u8]) -> *mut c_char {
@@ -30,8 +50,8 @@ pub unsafe extern "C" fn lcfs_load_node_from_file(
     buildflags: c_int,
 ) -> *mut lcfs_node_s {
     // SAFETY: forwarded from the caller.
-    let r = unsafe { borrow_cstr(fname) }
-        .and_then(|name| build::load_node_from_file(borrow_dirfd(dirfd)?, name, buildflags));
+    let r = unsafe { borrow_fname(fname) }
+        .and_then(|name| build::load_node_from_file(dirfd_for(dirfd, name)?, name, buildflags));
     match r {
         Ok(n) => give_node(n),
         Err(e) => fail_null(e),
@@ -48,11 +68,11 @@ pub unsafe extern "C" fn lcfs_build(
     failed_path_out: *mut *mut c_char,
 ) -> *mut lcfs_node_s {
     // SAFETY: forwarded from the caller.
-    let name = match unsafe { borrow_cstr(fname) } {
+    let name = match unsafe { borrow_fname(fname) } {
         Ok(n) => n,
         Err(e) => return fail_null(e),
     };
-    let r = borrow_dirfd(dirfd)
+    let r = dirfd_for(dirfd, name)
         .map_err(|error| build::BuildError {
             error,
             failed_path: name.to_bytes().to_vec(),
@@ -80,11 +100,12 @@ pub unsafe extern "C" fn lcfs_node_set_from_content(
     buildflags: c_int,
 ) -> c_int {
     // SAFETY: forwarded from the caller.
-    let args = unsafe { borrow_node(node).and_then(|n| Ok((n, borrow_cstr(fname)?))) };
-    match args {
-        Ok((n, name)) => to_int(
-            borrow_dirfd(dirfd).and_then(|fd| build::set_from_content(&n, fd, name, buildflags)),
-        ),
+    let args = unsafe { borrow_node(node).and_then(|n| Ok((n, borrow_fname(fname)?))) };
+    let r = args.and_then(|(n, name)| {
+        build::set_from_content(&n, dirfd_for(dirfd, name)?, name, buildflags)
+    });
+    match r {
+        Ok(()) => 0,
         Err(e) => fail(e),
     }
 }

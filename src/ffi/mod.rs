@@ -19,7 +19,7 @@ use std::os::fd::BorrowedFd;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::node::{Node, NodeRef};
+use crate::node::{Node, NodeRef, C_MODE_FIELD};
 
 /// The opaque node type of the C API.
 #[allow(non_camel_case_types)]
@@ -57,17 +57,22 @@ pub(crate) fn to_int(r: Result<()>) -> c_int {
 /// Where C libcomposefs 1.0.8 keeps `inode.st_mode` inside its private
 /// `struct lcfs_node_s`. Upstream's mkcomposefs (and so Debian's binary)
 /// reads that field directly, so the pointers we give C are biased to put
-/// our node's mode copy (the first field of `Node`) at this offset. C only
-/// ever dereferences that one field; every pointer it hands back is
-/// un-biased here before use.
+/// our node's mode copy (`Node::c_mode`) at this offset. C only ever
+/// dereferences that one field; every pointer it hands back is un-biased
+/// here before use.
 #[cfg(target_pointer_width = "64")]
 pub(crate) const C_MODE_OFFSET: usize = 144;
 #[cfg(target_pointer_width = "32")]
 pub(crate) const C_MODE_OFFSET: usize = 88;
 
+/// How far the C pointer lies past the start of the `Node`. Keeping it
+/// non-negative keeps C's pointer inside the allocation (see `Node`).
+const C_BIAS: usize = C_MODE_FIELD - C_MODE_OFFSET;
+const _: () = assert!(C_MODE_FIELD >= C_MODE_OFFSET);
+
 /// The C pointer for a node.
 fn to_c(p: *const Node) -> *mut lcfs_node_s {
-    p.wrapping_byte_sub(C_MODE_OFFSET) as *mut lcfs_node_s
+    p.wrapping_byte_add(C_BIAS) as *mut lcfs_node_s
 }
 
 /// Borrows the node behind a C pointer without touching its refcount.
@@ -78,7 +83,7 @@ pub(crate) unsafe fn borrow_node(p: *mut lcfs_node_s) -> Result<ManuallyDrop<Nod
     if p.is_null() {
         return Err(Error::InvalidArgument);
     }
-    let node = (p as *const Node).wrapping_byte_add(C_MODE_OFFSET);
+    let node = (p as *const Node).wrapping_byte_sub(C_BIAS);
     // SAFETY: the caller guarantees `p` came from `to_c` of a live node, so
     // un-biasing gives back the pointer of Arc::into_raw/as_ptr (same
     // provenance); ManuallyDrop keeps the count unchanged.
@@ -142,5 +147,23 @@ pub(crate) fn borrow_dirfd<'a>(fd: c_int) -> Result<BorrowedFd<'a>> {
         Ok(rustix::fs::CWD)
     } else {
         borrow_fd(fd)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_pointer_lies_inside_the_node_and_round_trips() {
+        let n = Node::new();
+        let start = Arc::as_ptr(&n) as usize;
+        let c = node_ptr(&n) as usize;
+        assert!(c >= start && c < start + std::mem::size_of::<Node>());
+        // The one field C reads is at C's offset from its pointer.
+        assert_eq!(c + C_MODE_OFFSET, start + C_MODE_FIELD);
+        // SAFETY: `c` came from node_ptr of the live node `n`.
+        let back = unsafe { borrow_node(c as *mut lcfs_node_s) }.map(|b| Arc::as_ptr(&b));
+        assert_eq!(back.ok(), Some(Arc::as_ptr(&n)));
     }
 }

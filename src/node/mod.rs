@@ -84,13 +84,19 @@ pub type NodeRef = Arc<Node>;
 /// A node: its data behind a lock, plus a copy of its mode where C
 /// programs can read it (see `ffi::C_MODE_OFFSET`). Upstream's mkcomposefs
 /// reads `node->inode.st_mode` straight out of C's private struct, so the
-/// pointer C gets is placed so that this field is found there.
+/// pointer C gets is placed so that this field is found there. The copy
+/// comes last so that this pointer still falls inside the node's
+/// allocation: leak checkers (valgrind, LeakSanitizer) then see the nodes a
+/// C program holds as referenced rather than lost.
 #[repr(C)]
 #[derive(Default)]
 pub struct Node {
-    c_mode: AtomicU32,
     data: Mutex<NodeData>,
+    c_mode: AtomicU32,
 }
+
+/// Where `Node::c_mode` sits inside a node.
+pub(crate) const C_MODE_FIELD: usize = std::mem::offset_of!(Node, c_mode);
 
 /// Everything a node holds. Strings keep their NUL so that pointers to
 /// them can be handed to C as they are.
