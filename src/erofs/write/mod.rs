@@ -12,6 +12,9 @@ mod layout;
 mod tree;
 mod xattrs;
 
+#[cfg(test)]
+mod tests;
+
 pub use emit::WriteFn;
 
 use crate::error::{Error, Result};

@@ -256,6 +256,13 @@ impl Tree {
         let payload_len = d
             .payload()
             .map_or(NO_PAYLOAD, |p| p.to_bytes().len() as u32);
+        // A symlink given only its target (ostree never sets the size): C
+        // takes an inline target's length from the payload, but a target
+        // that needs a block of its own gets the size, 0, and C aborts. Use
+        // the target's length; every image C does write stays the same.
+        if ft == mode::S_IFLNK && inode.size == 0 && payload_len != NO_PAYLOAD {
+            inode.size = payload_len as u64;
+        }
         let has_content = d.content().is_some();
         if parent == NONE {
             self.root_is_link = d.link_to().is_some();
