@@ -26,7 +26,7 @@ pub fn check(_step: Step) -> rustix::io::Result<()> {
 }
 
 #[cfg(test)]
-pub use active::{check, inject, Injected};
+pub use active::{check, inject};
 
 #[cfg(test)]
 mod active {
