@@ -165,3 +165,39 @@ fn failures_on_the_fallback_paths_clean_up() {
         "loop device not released"
     );
 }
+
+#[test]
+fn image_source_is_the_fd_path_or_the_loop_device() {
+    let Some(_g) = root_only("image_source") else {
+        return;
+    };
+    let loops = loop_backings();
+    let s = Scratch::new("fb-source");
+    let img = s.file("img.cfs", &testimg::image(0));
+    let fd = open_ro(&img);
+    let want = format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&fd));
+    let mnt = s.sub("mnt");
+    let bfd = std::os::fd::AsFd::as_fd(&fd);
+    crate::mount::erofs::mount_erofs_image(bfd, Some(&img), &mnt, false, None).unwrap();
+    let m = Mounted(mnt.clone());
+    let e = mount_at(&mnt).unwrap();
+    assert_eq!(
+        (e.fstype.as_str(), e.source.as_str()),
+        ("erofs", want.as_str())
+    );
+    assert!(e.mount_opts.starts_with("ro"), "{e:?}");
+    drop(m);
+    let injected = inject(&[(Step::ErofsFileSource, Errno::NOTBLK)]);
+    crate::mount::erofs::mount_erofs_image(bfd, Some(&img), &mnt, false, None).unwrap();
+    drop(injected);
+    let m = Mounted(mnt.clone());
+    let e = mount_at(&mnt).unwrap();
+    assert!(e.source.starts_with("/dev/loop"), "{e:?}");
+    assert_eq!(read(&path_of(&mnt).join("hello")), testimg::HELLO);
+    drop(m);
+    assert_eq!(
+        wait_loops_back_to(&loops),
+        loops,
+        "loop device not released"
+    );
+}
