@@ -229,3 +229,66 @@ fn unreadable_child_fails_with_its_path() {
         assert_eq!(e.failed_path, want);
     }
 }
+
+#[test]
+fn path_errors_name_the_path() {
+    let s = Scratch::new("patherr");
+    std::os::unix::fs::symlink("loop", s.0.join("loop")).unwrap();
+    s.file("file", b"x");
+    let long = "n".repeat(300);
+    let deep = format!("{}{}", s.0.display(), "/.".repeat(2100));
+    for (rel, errno) in [
+        ("loop/x".to_string(), libc::ELOOP),
+        ("loop/".to_string(), libc::ELOOP),
+        ("file/x".to_string(), libc::ENOTDIR),
+        (long, libc::ENAMETOOLONG),
+    ] {
+        let path = CString::new(format!("{}/{rel}", s.0.display())).unwrap();
+        let e = build(rustix::fs::CWD, &path, 0).unwrap_err();
+        assert_eq!(
+            (e.error.errno(), e.failed_path.as_slice()),
+            (errno, path.as_bytes())
+        );
+    }
+    let deep = CString::new(deep).unwrap();
+    let e = build(rustix::fs::CWD, &deep, 0).unwrap_err();
+    assert_eq!(e.error.errno(), libc::ENAMETOOLONG);
+    assert_eq!(e.failed_path, deep.as_bytes());
+}
+
+/// Directories removed while the walk runs: every build either succeeds
+/// or fails with ENOENT naming a path inside the tree; nothing is leaked
+/// or half-attached.
+#[test]
+fn directory_vanishing_mid_walk() {
+    let s = Scratch::new("vanish");
+    let root = s.cpath();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let mut failures = 0;
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for i in 0..20 {
+                    let _ = std::fs::create_dir_all(s.0.join(format!("d{i}/a/b/c")));
+                    let _ = std::fs::write(s.0.join(format!("d{i}/a/f")), b"content");
+                }
+                for i in 0..20 {
+                    let _ = std::fs::remove_dir_all(s.0.join(format!("d{i}")));
+                }
+            }
+        });
+        for _ in 0..300 {
+            match build(rustix::fs::CWD, &root, flags::COMPUTE_DIGEST) {
+                Ok(n) => assert!(n.lock().is_dir()),
+                Err(e) => {
+                    assert_eq!(e.error.errno(), libc::ENOENT, "{e:?}");
+                    assert!(e.failed_path.starts_with(root.as_bytes()));
+                    assert!(e.failed_path.len() > root.as_bytes().len());
+                    failures += 1;
+                }
+            }
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    eprintln!("vanishing directories: {failures} of 300 builds failed with ENOENT");
+}

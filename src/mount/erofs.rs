@@ -11,6 +11,7 @@ use rustix::mount::{
     FsMountFlags, FsOpenFlags, MountAttrFlags, MountFlags, MoveMountFlags,
 };
 
+use super::inject::{self, Step};
 use crate::error::{Error, Result};
 use crate::sys::{loopdev, mount_attr};
 
@@ -35,6 +36,14 @@ pub fn mount_erofs_image(
     }
 }
 
+/// Where a kernel without file-backed EROFS says ENOTBLK (tests only).
+fn check_file_source(source: &CStr) -> rustix::io::Result<()> {
+    if source.to_bytes().starts_with(b"/dev/") {
+        return Ok(());
+    }
+    inject::check(Step::ErofsFileSource)
+}
+
 fn proc_fd_path(fd: BorrowedFd<'_>) -> Result<CString> {
     CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).map_err(|_| Error::InvalidArgument)
 }
@@ -57,12 +66,14 @@ pub fn mount_erofs_new(
     has_acl: bool,
     idmap: Option<RawFd>,
 ) -> Result<()> {
+    inject::check(Step::ErofsNewApi)?;
     let fs = fsopen(c"erofs", FsOpenFlags::FSOPEN_CLOEXEC)?;
     fsconfig_set_string(fs.as_fd(), c"source", source)?;
     fsconfig_set_flag(fs.as_fd(), c"ro")?;
     if !has_acl {
         fsconfig_set_flag(fs.as_fd(), c"noacl")?;
     }
+    check_file_source(source)?;
     fsconfig_create(fs.as_fd())?;
     let mnt = fsmount(
         fs.as_fd(),
@@ -93,6 +104,7 @@ pub fn mount_erofs_legacy(
     if idmap.is_some() {
         return Err(Error::Os(libc::EOPNOTSUPP));
     }
+    check_file_source(source)?;
     let data = (!has_acl).then_some(c"noacl");
     rustix::mount::mount(source, target, c"erofs", MountFlags::RDONLY, data)?;
     Ok(())

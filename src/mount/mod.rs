@@ -4,6 +4,7 @@
 //! drop the scratch mount (the overlay keeps its own reference).
 
 mod erofs;
+mod inject;
 mod overlay;
 mod tempdir;
 mod verity;

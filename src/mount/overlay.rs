@@ -12,6 +12,7 @@ use rustix::mount::{
     MountAttrFlags, MountFlags, MoveMountFlags,
 };
 
+use super::inject::{self, Step};
 use super::{MountOptions, FLAGS_READONLY, FLAGS_REQUIRE_VERITY, FLAGS_TRY_VERITY};
 use crate::error::{Error, Result};
 
@@ -45,6 +46,7 @@ pub fn mount_overlay_new(
     opts: &MountOptions<'_>,
     mountpoint: &CStr,
 ) -> Result<()> {
+    inject::check(Step::OverlayNewApi)?;
     let fs = fsopen(c"overlay", FsOpenFlags::FSOPEN_CLOEXEC)?;
     let fs = fs.as_fd();
     // An overlayfs that takes an unknown key is one whose options are only
@@ -57,7 +59,8 @@ pub fn mount_overlay_new(
     fsconfig_set_string(fs, c"redirect_dir", c"on")?;
     if opts.has(FLAGS_REQUIRE_VERITY) || opts.has(FLAGS_TRY_VERITY) {
         // TRY_VERITY: a kernel without the key simply mounts without it.
-        let r = fsconfig_set_string(fs, c"verity", c"require");
+        let r = inject::check(Step::OverlayVerity)
+            .and_then(|()| fsconfig_set_string(fs, c"verity", c"require"));
         if opts.has(FLAGS_REQUIRE_VERITY) {
             r?;
         }
@@ -148,13 +151,15 @@ pub fn mount_overlay_legacy(
         MountFlags::empty()
     };
     let data_only = legacy_options(&legacy_lowerdir(image_mount, &opts.objdirs, true), opts)?;
-    match rustix::mount::mount(
-        SOURCE,
-        mountpoint,
-        c"overlay",
-        base | MountFlags::SILENT,
-        data_only.as_c_str(),
-    ) {
+    match inject::check(Step::OverlayDataOnly).and_then(|()| {
+        rustix::mount::mount(
+            SOURCE,
+            mountpoint,
+            c"overlay",
+            base | MountFlags::SILENT,
+            data_only.as_c_str(),
+        )
+    }) {
         Err(rustix::io::Errno::INVAL) => {}
         r => return Ok(r?),
     }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <libcomposefs/lcfs-writer.h>
@@ -120,6 +121,19 @@ static void *worker(void *arg)
 	}
 }
 
+/* Open descriptors of this process, to catch leaks across a build. */
+static int count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
 static ssize_t write_cb(void *file, void *buf, size_t count)
 {
 	return fwrite(buf, 1, count, file) == count ? (ssize_t)count : -1;
@@ -158,11 +172,13 @@ int main(int argc, char **argv)
 	if (threads > 0)
 		build_flags = (flags & ~(LCFS_BUILD_COMPUTE_DIGEST | LCFS_BUILD_BY_DIGEST)) |
 			      LCFS_BUILD_NO_INLINE;
+	int fds_before = count_fds();
 	struct lcfs_node_s *root = lcfs_build(AT_FDCWD, path, build_flags, &failed);
 	if (root == NULL) {
 		printf("build failed: errno=%d (%s) path=%s\n", errno, strerror(errno),
 		       failed ? failed : "(null)");
 		free(failed);
+		printf("descriptors leaked: %d\n", count_fds() - fds_before);
 		return 0;
 	}
 	if (threads > 0) {
@@ -203,5 +219,6 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	lcfs_node_unref(root);
+	printf("descriptors leaked: %d\n", count_fds() - fds_before);
 	return 0;
 }

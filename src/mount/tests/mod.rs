@@ -7,6 +7,7 @@ use rustix::io::Errno;
 use super::verity::{judge, parse_hex_digest};
 use super::*;
 
+mod fallbacks;
 pub(super) mod harness;
 mod kernel;
 
