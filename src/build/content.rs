@@ -47,7 +47,8 @@ pub(crate) fn apply(
     let size = node.lock().inode.size;
     if plan.digest {
         // C reports any read failure while hashing as ENODATA.
-        let digest = crate::fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)?;
+        let digest =
+            crate::fsverity::digest_from_fd_sized(fd, Some(size)).map_err(|_| Error::NoData)?;
         let mut d = node.lock();
         d.set_digest(&digest);
         if buildflags & flags::BY_DIGEST != 0 {
