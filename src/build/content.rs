@@ -49,7 +49,7 @@ pub(crate) fn apply(
     let size = node.lock().inode.size;
     let digest = if plan.digest {
         // C reports any read failure while hashing as ENODATA.
-        Some(crate::fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)?)
+        Some(crate::fsverity::digest_from_fd_sized(fd, Some(size)).map_err(|_| Error::NoData)?)
     } else {
         None
     };

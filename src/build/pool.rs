@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 
 use super::content::apply;
@@ -56,9 +56,15 @@ pub(crate) struct Pool<'a> {
 }
 
 impl Pool<'_> {
-    pub fn submit(&self, job: Job) {
-        // Workers only hang up after the walk has dropped this sender.
-        let _ = self.tx.send(job);
+    /// Queues `job`; when the queue is full the workers are all busy, so
+    /// the walker hashes this one itself instead of waiting.
+    pub fn submit(&self, job: Job, buildflags: i32) {
+        match self.tx.try_send(job) {
+            Ok(()) => {}
+            Err(TrySendError::Full(job)) => run(job, self.shared, buildflags),
+            // Workers only hang up after the walk has dropped this sender.
+            Err(TrySendError::Disconnected(_)) => {}
+        }
     }
     pub fn stopped(&self) -> bool {
         self.shared.stop.load(Ordering::Relaxed)
@@ -72,16 +78,21 @@ pub(crate) fn work(rx: &Mutex<Receiver<Job>>, shared: &Shared, buildflags: i32) 
             Ok(j) => j,
             Err(_) => return,
         };
-        if shared.stop.load(Ordering::Relaxed) {
-            continue;
-        }
-        if let Err(error) = apply(&job.node, job.fd.as_fd(), job.plan, buildflags) {
-            shared.record(Fail {
-                seq: job.seq,
-                error,
-                path: join_path(&job.dir_path, Some(job.name.as_bytes())),
-            });
-        }
+        run(job, shared, buildflags);
+    }
+}
+
+/// Does one job, unless an earlier failure stopped the build.
+fn run(job: Job, shared: &Shared, buildflags: i32) {
+    if shared.stop.load(Ordering::Relaxed) {
+        return;
+    }
+    if let Err(error) = apply(&job.node, job.fd.as_fd(), job.plan, buildflags) {
+        shared.record(Fail {
+            seq: job.seq,
+            error,
+            path: join_path(&job.dir_path, Some(job.name.as_bytes())),
+        });
     }
 }
 

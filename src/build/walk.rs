@@ -125,14 +125,17 @@ impl<'a> Walker<'a> {
             match pool {
                 Some(p) if plan.digest => {
                     let fd = open_content(dirfd, name)?;
-                    p.submit(Job {
-                        seq,
-                        node: node.clone(),
-                        fd,
-                        plan,
-                        dir_path: dir_path.clone(),
-                        name: name.into(),
-                    });
+                    p.submit(
+                        Job {
+                            seq,
+                            node: node.clone(),
+                            fd,
+                            plan,
+                            dir_path: dir_path.clone(),
+                            name: name.into(),
+                        },
+                        buildflags,
+                    );
                     Ok(())
                 }
                 _ => set_from_content(node, dirfd, name, buildflags),

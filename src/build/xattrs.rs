@@ -1,5 +1,6 @@
 //! Reading a file's xattrs the way C does: through an O_PATH descriptor
-//! and its /proc/self/fd path, in listxattr order.
+//! and its /proc/self/fd path, in listxattr order (skipped for files the
+//! kernel says have none).
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsRawFd, BorrowedFd};
@@ -15,6 +16,12 @@ pub(crate) fn read_into(
     name: &CStr,
     user_only: bool,
 ) -> Result<()> {
+    // Most files have no xattrs; where the kernel can tell without an
+    // open and a /proc path walk, that is all there is to do. Anything
+    // else (xattrs present, old kernel, an error) takes C's way below.
+    if crate::sys::xattrat::list_size_at(dirfd, name) == Some(0) {
+        return Ok(());
+    }
     let fd = rustix::fs::openat(
         dirfd,
         name,

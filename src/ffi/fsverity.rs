@@ -45,7 +45,7 @@ unsafe fn digest_from_callback(file: *mut c_void, cb: ReadCb) -> Result<[u8; DIG
 /// Userspace digest of `fd` from its offset to EOF; read errors are ENODATA.
 fn digest_from_fd(fd: c_int) -> Result<[u8; DIGEST_SIZE]> {
     let fd = borrow_fd(fd).map_err(|_| Error::NoData)?;
-    fsverity::digest_from_fd(fd).map_err(|_| Error::NoData)
+    fsverity::digest_from_fd_threaded(fd).map_err(|_| Error::NoData)
 }
 
 /// Returns C's -errno after setting errno to the same value.
@@ -155,7 +155,7 @@ pub unsafe extern "C" fn lcfs_fd_get_fsverity(digest: *mut u8, fd: c_int) -> c_i
             if let Err(e) = fsverity::rewind_fd(bfd) {
                 return neg_errno(e);
             }
-            match fsverity::digest_from_fd(bfd) {
+            match fsverity::digest_from_fd_threaded(bfd) {
                 Ok(d) => d,
                 Err(_) => return fail(Error::NoData),
             }

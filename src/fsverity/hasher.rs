@@ -27,7 +27,7 @@ impl Level {
     }
 }
 
-fn sha256(data: &[u8]) -> [u8; DIGEST_SIZE] {
+pub(super) fn sha256(data: &[u8]) -> [u8; DIGEST_SIZE] {
     Sha256::digest(data).into()
 }
 
@@ -87,6 +87,17 @@ impl FsVerityHasher {
         let data_level = &mut self.levels[0];
         data_level.block[..tail.len()].copy_from_slice(tail);
         data_level.len = tail.len();
+    }
+
+    /// Takes hashes of whole data blocks computed elsewhere, as if those
+    /// blocks had been passed to `update`. Callers only do this while no
+    /// partial block is pending (after whole blocks only).
+    pub(super) fn add_block_hashes(&mut self, hashes: &[[u8; DIGEST_SIZE]]) {
+        debug_assert_eq!(self.levels[0].len, 0);
+        for hash in hashes {
+            self.size = self.size.wrapping_add(BLOCK_SIZE as u64);
+            self.complete_block(0, *hash);
+        }
     }
 
     /// Records that a block of `level` is complete, with hash `hash`, and

@@ -188,3 +188,43 @@ fn kernel_paths_report_no_verity() {
     // Read-only fd on a file without verity support: must fail, not hang.
     assert!(enable_fd(f.as_fd()).is_err());
 }
+
+#[test]
+fn threaded_fd_digest_matches_serial() {
+    use std::io::{Seek, SeekFrom};
+    use std::os::fd::AsFd;
+    let chunk = 64 * BLOCK_SIZE;
+    // Around the threading threshold and chunk/block boundaries.
+    for len in [
+        0,
+        4096,
+        THREADED_MIN as usize - 1,
+        THREADED_MIN as usize,
+        THREADED_MIN as usize + 1,
+        9 * chunk,
+        9 * chunk + 4096,
+        9 * chunk + 100,
+        13 * chunk - 1,
+    ] {
+        let data = pseudo_random(len, len as u64 + 1);
+        let want = digest(&data);
+        let file = TempFile::new(&data);
+        let mut f = std::fs::File::open(&file.0).unwrap();
+        assert_eq!(digest_from_fd_threaded(f.as_fd()).unwrap(), want, "{len}");
+        // From the current offset, like the serial path.
+        f.seek(SeekFrom::Start(4096.min(len as u64))).unwrap();
+        let rest = digest(&data[4096.min(len)..]);
+        for threads in [0, 1, 2, 3] {
+            f.seek(SeekFrom::Start(4096.min(len as u64))).unwrap();
+            assert_eq!(
+                parallel::digest_from_fd(f.as_fd(), threads).unwrap(),
+                rest,
+                "{len} {threads}"
+            );
+            assert_eq!(f.stream_position().unwrap(), len as u64);
+        }
+    }
+    // Reading errors come through (a directory cannot be read).
+    let dir = std::fs::File::open(std::env::temp_dir()).unwrap();
+    assert!(parallel::digest_from_fd(dir.as_fd(), 2).is_err());
+}

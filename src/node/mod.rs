@@ -120,12 +120,11 @@ pub struct NodeData {
 impl Node {
     /// A fresh node: everything zero except nlink 1, as `lcfs_node_new`.
     pub fn new() -> NodeRef {
-        let n = Node::default();
-        n.lock().inode.nlink = 1;
-        Arc::new(n)
+        Node::with_data(NodeData::new())
     }
 
     /// A node holding `data`.
+    #[inline]
     pub(crate) fn with_data(data: NodeData) -> NodeRef {
         Arc::new(Node {
             c_mode: AtomicU32::new(data.inode.mode),
@@ -191,6 +190,12 @@ impl std::fmt::Debug for Node {
 }
 
 impl NodeData {
+    /// What `lcfs_node_new` starts with: all zero but nlink 1.
+    pub fn new() -> NodeData {
+        let mut d = NodeData::default();
+        d.inode.nlink = 1;
+        d
+    }
     pub fn name(&self) -> Option<&CStr> {
         self.name.as_deref()
     }

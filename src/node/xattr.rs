@@ -1,6 +1,7 @@
 //! Extended attributes of a node, kept in the order C libcomposefs keeps
 //! them: that order is visible through `lcfs_node_get_xattr_name`.
 
+use std::borrow::Cow;
 use std::ffi::{CStr, CString};
 
 use crate::error::{Error, Result};
@@ -101,6 +102,15 @@ impl Xattrs {
     /// `limit` is EXTERNAL_XATTR_MAX for public callers. Unlike C, a
     /// refused set leaves the list exactly as it was.
     pub fn set(&mut self, key: &CStr, value: &[u8], limit: usize) -> Result<()> {
+        self.set_key(Cow::Borrowed(key), value, limit)
+    }
+
+    /// [`Xattrs::set`] taking over an owned key, which saves a copy.
+    pub fn set_owned(&mut self, key: CString, value: &[u8], limit: usize) -> Result<()> {
+        self.set_key(Cow::Owned(key), value, limit)
+    }
+
+    fn set_key(&mut self, key: Cow<'_, CStr>, value: &[u8], limit: usize) -> Result<()> {
         let key_len = key.to_bytes().len();
         if key_len == 0 || key_len > XATTR_NAME_MAX {
             return Err(Error::OutOfRange);
@@ -133,7 +143,13 @@ impl Xattrs {
         if let Some(i) = existing {
             self.entries.swap_remove(i);
         }
-        self.entries.push(Xattr::new(key, value));
+        let mut v = Vec::with_capacity(value.len() + 1);
+        v.extend_from_slice(value);
+        v.push(0);
+        self.entries.push(Xattr {
+            key: key.into_owned().into_boxed_c_str(),
+            value_nul: v.into_boxed_slice(),
+        });
         self.accounted = base.wrapping_add(cost);
         Ok(())
     }

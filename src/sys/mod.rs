@@ -2,3 +2,4 @@ pub mod loopdev;
 pub mod mmap;
 pub mod mount_attr;
 pub mod verity;
+pub mod xattrat;

@@ -12,7 +12,7 @@ use crate::erofs::format::{
     INODE_FLAT_PLAIN, ISLOTBITS,
 };
 use crate::error::{Error, Result};
-use crate::node::{mode, Node, NodeData, NodeRef, INLINE_CONTENT_MAX};
+use crate::node::{mode, NodeData, NodeRef, INLINE_CONTENT_MAX};
 
 /// A freshly decoded inode.
 pub(super) enum Decoded {
@@ -20,22 +20,18 @@ pub(super) enum Decoded {
     Whiteout,
     /// A node complete but for its directory entries and, for
     /// directories, its xattrs (C applies those after the entries).
-    Node {
-        node: NodeRef,
-        dir: Option<(DirCursor, XattrArea)>,
-    },
+    Node { dir: Option<(DirCursor, XattrArea)> },
 }
 
-/// Decodes inode `nid` of `img`.
-pub(super) fn decode(img: &Image<'_>, nid: u64) -> Result<Decoded> {
+/// Decodes inode `nid` of `img` into `d`, a fresh node's data (filled in
+/// place: node data is large, and moving it around costs).
+pub(super) fn decode(img: &Image<'_>, nid: u64, d: &mut NodeData) -> Result<Decoded> {
     // C shifts the nid in 64 bits, dropping high bits; so do we.
     let off = (nid << ISLOTBITS)
         .checked_add(img.meta as u64)
         .filter(|&o| o < img.data.len() as u64)
         .ok_or(Error::InvalidArgument)?;
     let raw = RawInode::decode(img.tail_from(off)).ok_or(Error::InvalidArgument)?;
-    let node = Node::new();
-    let mut d = node.lock();
     d.inode.mode = u32::from(raw.mode);
     d.inode.nlink = raw.nlink;
     d.inode.size = raw.size;
@@ -95,35 +91,40 @@ pub(super) fn decode(img: &Image<'_>, nid: u64) -> Result<Decoded> {
                 file_size,
             },
         )?;
-        drop(d);
         let area = area.unwrap_or(XattrArea { start: 0, size: 0 });
         return Ok(Decoded::Node {
-            node,
             dir: Some((cursor, area)),
         });
     }
     if ftype == mode::S_IFLNK {
-        read_symlink(img, &mut d, &data, file_size)?;
+        read_symlink(img, d, &data, file_size)?;
     } else if ftype == mode::S_IFREG && file_size != 0 {
         if layout == INODE_FLAT_PLAIN || layout == INODE_FLAT_INLINE {
-            read_content(img, &mut d, &data, file_size, oob_blocks)?;
+            read_content(img, d, &data, file_size, oob_blocks)?;
         } else if layout != INODE_CHUNK_BASED {
             return Err(Error::InvalidArgument);
         }
     }
     if let Some(area) = area {
-        xattr::apply(img, &mut d, area)?;
+        xattr::apply(img, d, area)?;
     }
-    drop(d);
-    Ok(Decoded::Node { node, dir: None })
+    Ok(Decoded::Node { dir: None })
 }
 
-/// Applies a directory's xattrs once its entries are done.
-pub(super) fn finish_dir(img: &Image<'_>, node: &NodeRef, area: XattrArea) -> Result<()> {
-    if area.size == 0 {
-        return Ok(());
+/// Applies a directory's xattrs once its entries are done, and gives it
+/// its children.
+pub(super) fn finish_dir(
+    img: &Image<'_>,
+    node: &NodeRef,
+    area: XattrArea,
+    children: Vec<NodeRef>,
+) -> Result<()> {
+    let mut d = node.lock();
+    if area.size != 0 {
+        xattr::apply(img, &mut d, area)?;
     }
-    xattr::apply(img, &mut node.lock(), area)
+    d.children = children;
+    Ok(())
 }
 
 struct Data {

@@ -16,134 +16,186 @@ mod tests;
 mod xattr;
 
 use std::collections::HashSet;
-use std::ffi::{CStr, CString};
-use std::sync::Arc;
+use std::ffi::CString;
+use std::sync::{Arc, Weak};
 
 use crate::error::{Error, Result};
-use crate::node::{Node, NodeRef, MAX_NAME_LENGTH};
+use crate::node::{Node, NodeData, NodeRef, MAX_NAME_LENGTH};
 use dir::DirCursor;
 pub use image::header_version;
 use image::Image;
 use inode::Decoded;
-use seen::Seen;
+use seen::{Seeing, Seen};
 use xattr::XattrArea;
 
-/// A directory whose entries are being read.
+/// A directory whose entries are being read. Its children are collected
+/// here and handed to the node in one go when the directory is done, so
+/// the hot path takes no locks.
 struct Frame<'a> {
     node: NodeRef,
+    /// Parent pointer for the children.
+    weak: Weak<Node>,
     cursor: DirCursor,
     xattrs: XattrArea,
     /// Its name in the parent frame (unused for the root).
     name: &'a [u8],
+    children: Vec<NodeRef>,
+    /// The children's names, in the same (sorted) order.
+    names: Vec<&'a [u8]>,
+}
+
+impl<'a> Frame<'a> {
+    fn new(node: NodeRef, cursor: DirCursor, xattrs: XattrArea, name: &'a [u8]) -> Frame<'a> {
+        Frame {
+            weak: Arc::downgrade(&node),
+            node,
+            cursor,
+            xattrs,
+            name,
+            children: Vec::new(),
+            names: Vec::new(),
+        }
+    }
+
+    /// Where a child called `name` goes, failing as `node::add_child`
+    /// would for what can occur here (the parent is a directory and the
+    /// child is new): EINVAL for an empty name, ENAMETOOLONG, EEXIST.
+    /// Entries normally come sorted, so appending is tried first.
+    fn slot_for(&self, name: &[u8]) -> Result<usize> {
+        if name.is_empty() {
+            return Err(Error::InvalidArgument);
+        }
+        if name.len() > MAX_NAME_LENGTH {
+            return Err(Error::NameTooLong);
+        }
+        match self.names.last() {
+            Some(last) if *last >= name => match self.names.binary_search(&name) {
+                Ok(_) => Err(Error::AlreadyExists),
+                Err(i) => Ok(i),
+            },
+            _ => Ok(self.names.len()),
+        }
+    }
+
+    fn insert(&mut self, at: usize, name: &'a [u8], child: NodeRef) {
+        self.names.insert(at, name);
+        self.children.insert(at, child);
+    }
 }
 
 /// `lcfs_load_node_from_image_ext`. With `toplevel` set, only root
 /// entries with one of those names are loaded (deeper levels in full).
 pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
+    // The first pass remembers only nodes that may be linked to (nlink
+    // above 1, directories). An image that names any other node twice is
+    // read again remembering all, which gives what C gives.
+    match load_pass(data, toplevel, false)? {
+        Some(root) => Ok(root),
+        None => load_pass(data, toplevel, true)?.ok_or(Error::InvalidArgument),
+    }
+}
+
+/// One load; None when `keep_all` is off and it turned out to be needed.
+fn load_pass(data: &[u8], toplevel: Option<&[&[u8]]>, keep_all: bool) -> Result<Option<NodeRef>> {
     let img = Image::open(data)?;
     let filter: Option<HashSet<&[u8]>> = toplevel.map(|t| t.iter().copied().collect());
-    let mut seen = Seen::new(data.len() - img.meta);
+    let mut seen = Seen::new(data.len() - img.meta, keep_all);
 
-    let (root, root_dir) = match build(&img, &mut seen, img.root_nid)? {
-        None => return Err(Error::Os(libc::ENOTSUP)),
-        Some(built) => built,
+    let (root, root_dir) = match build(&img, &mut seen, img.root_nid, None)? {
+        Built::Whiteout => return Err(Error::Os(libc::ENOTSUP)),
+        Built::Again => return Ok(None),
+        Built::Leaf(node) => return Ok(Some(node)),
+        Built::Dir(node, cursor, xattrs) => (node, (cursor, xattrs)),
     };
-    let Some((cursor, xattrs)) = root_dir else {
-        return Ok(root);
-    };
-    let mut stack = vec![Frame {
-        node: root.clone(),
-        cursor,
-        xattrs,
-        name: b"",
-    }];
-    while let Some(top) = stack.last_mut() {
+    let mut stack = vec![Frame::new(root.clone(), root_dir.0, root_dir.1, b"")];
+    loop {
+        let depth = stack.len();
+        let Some(top) = stack.last_mut() else { break };
         if let Some((name, nid)) = top.cursor.next(&img)? {
-            if stack.len() == 1 {
+            if depth == 1 {
                 if let Some(f) = &filter {
                     if !f.contains(name) {
                         continue;
                     }
                 }
             }
-            match build(&img, &mut seen, nid)? {
-                None => {}
-                Some((child, None)) => {
-                    let parent = &stack[stack.len() - 1].node;
-                    attach(parent, child, name)?;
+            let parent = (name, &top.weak);
+            match build(&img, &mut seen, nid, Some(parent))? {
+                Built::Whiteout => {}
+                Built::Again => return Ok(None),
+                Built::Leaf(node) => {
+                    let at = top.slot_for(name)?;
+                    top.insert(at, name, node);
                 }
-                Some((child, Some((cursor, xattrs)))) => stack.push(Frame {
-                    node: child,
-                    cursor,
-                    xattrs,
-                    name,
-                }),
+                Built::Dir(child, cursor, xattrs) => {
+                    stack.push(Frame::new(child, cursor, xattrs, name));
+                }
             }
             continue;
         }
         // All entries read: finish this directory and hang it in its parent.
         let Some(done) = stack.pop() else { break };
-        inode::finish_dir(&img, &done.node, done.xattrs)?;
-        if let Some(parent) = stack.last() {
-            attach(&parent.node, done.node, done.name)?;
+        inode::finish_dir(&img, &done.node, done.xattrs, done.children)?;
+        if let Some(parent) = stack.last_mut() {
+            let at = parent.slot_for(done.name)?;
+            parent.insert(at, done.name, done.node);
         }
     }
-    Ok(root)
+    Ok(Some(root))
 }
 
-/// A node and, for a directory, what is left to read of it.
-type Built = (NodeRef, Option<(DirCursor, XattrArea)>);
-
-/// Decodes `nid`, or makes a hardlink node if it was seen before.
-/// None is a whiteout, which is left out of the tree.
-fn build(img: &Image<'_>, seen: &mut Seen, nid: u64) -> Result<Option<Built>> {
-    if let Some(target) = seen.get(nid) {
-        // Like C: a bare node pointing at the first one; the target's
-        // nlink is what the image says, so it is not bumped here.
-        let link = Node::new();
-        link.lock().link_to = Some(target.clone());
-        return Ok(Some((link, None)));
-    }
-    match inode::decode(img, nid)? {
-        Decoded::Whiteout => Ok(None),
-        Decoded::Node { node, dir } => {
-            seen.insert(nid, node.clone());
-            Ok(Some((node, dir)))
-        }
-    }
+/// What one directory entry turned into.
+enum Built {
+    /// A whiteout, which is left out of the tree.
+    Whiteout,
+    /// A nid met before that the first pass did not keep.
+    Again,
+    /// A non-directory, or a bare node pointing at an earlier one.
+    Leaf(NodeRef),
+    /// A directory and what is left to read of it.
+    Dir(NodeRef, DirCursor, XattrArea),
 }
 
-/// Hangs the freshly built `child` under `parent`, failing as
-/// `node::add_child` would for what can occur here (the parent is a
-/// directory and the child is new): EINVAL for an empty name,
-/// ENAMETOOLONG, EEXIST. Entries normally come sorted, so appending
-/// after the last child is tried first.
-fn attach(parent: &NodeRef, child: NodeRef, name: &[u8]) -> Result<()> {
-    if name.is_empty() {
-        return Err(Error::InvalidArgument);
-    }
-    if name.len() > MAX_NAME_LENGTH {
-        return Err(Error::NameTooLong);
-    }
-    let mut p = parent.lock();
-    let after_last = match p.children().last() {
-        None => true,
-        Some(last) => last.lock().name().map(CStr::to_bytes).unwrap_or_default() < name,
-    };
-    let pos = if after_last {
-        p.children.len()
-    } else {
-        match p.find_child(name) {
-            Ok(_) => return Err(Error::AlreadyExists),
-            Err(i) => i,
+/// Decodes `nid`, or makes a hardlink node if it was seen before. The
+/// node gets its name and parent pointer right away; they are checked
+/// when it is added to the parent's frame (for a directory only once it
+/// is done, as C adds it to its parent then).
+fn build(
+    img: &Image<'_>,
+    seen: &mut Seen,
+    nid: u64,
+    parent: Option<(&[u8], &Weak<Node>)>,
+) -> Result<Built> {
+    let name_and_parent = |d: &mut NodeData| -> Result<()> {
+        if let Some((name, weak)) = parent {
+            let name = CString::new(name).map_err(|_| Error::InvalidArgument)?;
+            d.name = Some(name.into_boxed_c_str());
+            d.parent = weak.clone();
         }
+        Ok(())
     };
-    let name = CString::new(name).map_err(|_| Error::InvalidArgument)?;
-    {
-        let mut c = child.lock();
-        c.name = Some(name.into_boxed_c_str());
-        c.parent = Arc::downgrade(parent);
+    let mut data = NodeData::new();
+    match seen.get(nid) {
+        Seeing::New => match inode::decode(img, nid, &mut data)? {
+            Decoded::Whiteout => return Ok(Built::Whiteout),
+            Decoded::Node { dir } => {
+                let keep = dir.is_some() || seen.keeps(data.inode.nlink);
+                name_and_parent(&mut data)?;
+                let node = Node::with_data(data);
+                seen.insert(nid, keep.then_some(&node));
+                return Ok(match dir {
+                    Some((cursor, xattrs)) => Built::Dir(node, cursor, xattrs),
+                    None => Built::Leaf(node),
+                });
+            }
+        },
+        Seeing::NotKept => return Ok(Built::Again),
+        Seeing::Node(target) => {
+            // Like C: a bare node pointing at the first one; the target's
+            // nlink is what the image says, so it is not bumped here.
+            data.link_to = Some(target.clone());
+        }
     }
-    p.children.insert(pos, child);
-    Ok(())
+    name_and_parent(&mut data)?;
+    Ok(Built::Leaf(Node::with_data(data)))
 }

@@ -28,17 +28,31 @@ impl Hasher for NidHasher {
     }
 }
 
+/// Dense slot marking a nid that was met but whose node was not kept.
+const NOT_KEPT: u32 = u32::MAX;
+
 #[derive(Default)]
 pub(super) struct Seen {
-    /// Slot per nid: 0 for none, else index + 1 into `nodes`.
+    /// Slot per nid: 0 for none, NOT_KEPT, else index + 1 into `nodes`.
     dense: Vec<u32>,
     nodes: Vec<NodeRef>,
-    sparse: HashMap<u64, NodeRef, BuildHasherDefault<NidHasher>>,
+    sparse: HashMap<u64, Option<NodeRef>, BuildHasherDefault<NidHasher>>,
+    keep_all: bool,
+}
+
+/// What is known about a nid.
+pub(super) enum Seeing<'a> {
+    New,
+    /// Met before, but only marked (see [`Seen::keeps`]).
+    NotKept,
+    Node(&'a NodeRef),
 }
 
 impl Seen {
-    /// A table for an inode area of `meta_len` bytes.
-    pub fn new(meta_len: usize) -> Seen {
+    /// A table for an inode area of `meta_len` bytes. Unless `keep_all`
+    /// is set, only nodes that [`Seen::keeps`] are remembered; holding a
+    /// reference to every node costs two atomic operations per node.
+    pub fn new(meta_len: usize, keep_all: bool) -> Seen {
         let slots = meta_len / 32 + 1;
         Seen {
             dense: if slots <= DENSE_MAX {
@@ -46,27 +60,45 @@ impl Seen {
             } else {
                 Vec::new()
             },
+            keep_all,
             ..Seen::default()
         }
     }
 
-    pub fn get(&self, nid: u64) -> Option<&NodeRef> {
-        match usize::try_from(nid).ok().and_then(|i| self.dense.get(i)) {
-            Some(&0) => None,
-            Some(&k) => self.nodes.get(k as usize - 1),
-            None => self.sparse.get(&nid),
-        }
+    /// Whether a non-directory with this link count is remembered: a
+    /// well-formed image names a node with one link only once.
+    pub fn keeps(&self, nlink: u32) -> bool {
+        self.keep_all || nlink != 1
     }
 
-    pub fn insert(&mut self, nid: u64, node: NodeRef) {
+    pub fn get(&self, nid: u64) -> Seeing<'_> {
+        let found = match usize::try_from(nid).ok().and_then(|i| self.dense.get(i)) {
+            Some(&0) => None,
+            Some(&NOT_KEPT) => return Seeing::NotKept,
+            Some(&k) => self.nodes.get(k as usize - 1),
+            None => match self.sparse.get(&nid) {
+                Some(None) => return Seeing::NotKept,
+                Some(Some(node)) => Some(node),
+                None => None,
+            },
+        };
+        found.map_or(Seeing::New, Seeing::Node)
+    }
+
+    /// Records `nid`, with its node or (None) only as met.
+    pub fn insert(&mut self, nid: u64, node: Option<&NodeRef>) {
         let slot = usize::try_from(nid).ok().filter(|&i| i < self.dense.len());
-        match (slot, u32::try_from(self.nodes.len() + 1)) {
-            (Some(i), Ok(k)) => {
+        let index = u32::try_from(self.nodes.len() + 1)
+            .ok()
+            .filter(|&k| k != NOT_KEPT);
+        match (slot, node, index) {
+            (Some(i), None, _) => self.dense[i] = NOT_KEPT,
+            (Some(i), Some(node), Some(k)) => {
                 self.dense[i] = k;
-                self.nodes.push(node);
+                self.nodes.push(node.clone());
             }
             _ => {
-                self.sparse.insert(nid, node);
+                self.sparse.insert(nid, node.cloned());
             }
         }
     }
@@ -80,13 +112,22 @@ mod tests {
 
     #[test]
     fn dense_and_sparse() {
-        let mut s = Seen::new(64 * 32);
+        let mut s = Seen::new(64 * 32, false);
         let (a, b) = (Node::new(), Node::new());
-        assert!(s.get(3).is_none());
-        s.insert(3, a.clone());
-        s.insert(u64::MAX, b.clone());
-        assert!(Arc::ptr_eq(s.get(3).unwrap(), &a));
-        assert!(Arc::ptr_eq(s.get(u64::MAX).unwrap(), &b));
-        assert!(s.get(4).is_none() && s.get(1 << 40).is_none());
+        let node = |s: &Seen, nid| match s.get(nid) {
+            Seeing::Node(n) => Some(n.clone()),
+            _ => None,
+        };
+        assert!(matches!(s.get(3), Seeing::New));
+        s.insert(3, Some(&a));
+        s.insert(u64::MAX, Some(&b));
+        s.insert(5, None);
+        s.insert(1 << 41, None);
+        assert!(Arc::ptr_eq(&node(&s, 3).unwrap(), &a));
+        assert!(Arc::ptr_eq(&node(&s, u64::MAX).unwrap(), &b));
+        assert!(matches!(s.get(5), Seeing::NotKept));
+        assert!(matches!(s.get(1 << 41), Seeing::NotKept));
+        assert!(matches!(s.get(4), Seeing::New) && matches!(s.get(1 << 40), Seeing::New));
+        assert!(!s.keeps(1) && s.keeps(2) && Seen::new(0, true).keeps(1));
     }
 }

@@ -390,3 +390,62 @@ fn redirect_reads_like_c() {
     assert_eq!(child(&tree, b"f").lock().payload(), Some(c"abcd"));
     assert_eq!(child(&tree, b"g").lock().payload(), Some(c"abc\x02\x01"));
 }
+
+#[test]
+fn single_link_node_named_twice_is_still_linked() {
+    // nlink 1 but two entries: the first pass does not keep such nodes,
+    // so the load is redone keeping all; the result is C's hardlink.
+    let mut t = TestImage::new();
+    let f = t.add(&Ino {
+        size: 3,
+        layout: INODE_FLAT_INLINE,
+        inline: b"abc",
+        xattrs: &[(IDX_USER, b"k", b"v")],
+        ..Ino::default()
+    });
+    let d = t.add_dir(&[(b"x", f, FT_REG_FILE)], &[]);
+    let root = t.add_dir(&[(b"a", f, FT_REG_FILE), (b"d", d, FT_DIR)], &[]);
+    let tree = load_image(&t.finish(root), None).unwrap();
+    assert_eq!(names(&tree), [&b"a"[..], b"d"]);
+    let a = child(&tree, b"a");
+    let x = child(&child(&tree, b"d"), b"x");
+    assert!(Arc::ptr_eq(x.lock().link_to().unwrap(), &a));
+    assert_eq!(a.lock().content(), Some(&b"abc"[..]));
+    assert_eq!(xattrs(&a), [(b"user.k".to_vec(), b"v".to_vec())]);
+    assert!(Arc::ptr_eq(
+        &x.lock().parent().unwrap(),
+        &child(&tree, b"d")
+    ));
+}
+
+#[test]
+fn xattr_names_cut_at_nul_and_compared_whole() {
+    let mut t = TestImage::new();
+    let f = t.add(&Ino {
+        xattrs: &[
+            // Cut at the NUL: trusted.overlay.redirect, the payload.
+            (IDX_TRUSTED, b"overlay.redirect\0junk", b"/p/q"),
+            // Longer than a known name: kept, un-escaped.
+            (IDX_TRUSTED, b"overlay.overlay.redirectx", b"1"),
+            (IDX_USER, b"overlay.whiteout", b""),
+            (IDX_USER, b"overlay.whiteoutsX", b"2"),
+            (IDX_USER, b"a\0b", b"3"),
+        ],
+        ..Ino::default()
+    });
+    let root = t.add_dir(&[(b"f", f, FT_REG_FILE)], &[]);
+    let tree = load_image(&t.finish(root), None).unwrap();
+    let f = child(&tree, b"f");
+    assert_eq!(
+        f.lock().payload().map(|p| p.to_bytes().to_vec()),
+        Some(b"p/q".to_vec())
+    );
+    assert_eq!(
+        xattrs(&f),
+        [
+            (b"trusted.overlay.redirectx".to_vec(), b"1".to_vec()),
+            (b"user.overlay.whiteoutsX".to_vec(), b"2".to_vec()),
+            (b"user.a".to_vec(), b"3".to_vec()),
+        ]
+    );
+}

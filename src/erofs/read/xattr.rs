@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use super::image::{until_nul, Image};
+use super::image::Image;
 use crate::erofs::format::{
     XattrEntry, XattrIbodyHeader, XATTR_ENTRY_SIZE, XATTR_IBODY_HEADER_SIZE, XATTR_PREFIXES,
 };
@@ -22,9 +22,9 @@ const DROPPED: [&[u8]; 3] = [
     b"user.overlay.whiteouts",
 ];
 const OVERLAY_PREFIX: &[u8] = b"trusted.overlay.";
+/// What the user.* entries of DROPPED start with.
+const USER_OVERLAY_PREFIX: &[u8] = b"user.overlay.";
 const ESCAPE_PREFIX: &[u8] = b"trusted.overlay.overlay.";
-/// Longest prefix plus the longest stored name.
-const NAME_BUF: usize = 24 + 255;
 
 /// The inline xattr area of an inode.
 #[derive(Clone, Copy, Debug)]
@@ -68,13 +68,52 @@ fn apply_entry(img: &Image<'_>, node: &mut NodeData, off: u64) -> Result<u64> {
         off: name_off + u64::from(e.name_len),
         len: u64::from(e.value_size),
     };
-    // Assembled on the stack: most names are compared and dropped.
-    let mut buf = [0u8; NAME_BUF];
-    let full = prefix.len() + suffix.len();
-    buf[..prefix.len()].copy_from_slice(prefix);
-    buf[prefix.len()..full].copy_from_slice(suffix);
-    apply_one(img, node, until_nul(&buf[..full]), value)?;
+    let name = Name { prefix, suffix };
+    apply_one(img, node, name, value)?;
     Ok(e.padded_size() as u64)
+}
+
+/// A stored xattr name: its prefix (by index) and suffix, which C cuts
+/// at its first NUL (prefixes hold none). Most names are compared with
+/// constants (which hold no NUL either) and dropped, so they are neither
+/// scanned for a NUL nor joined unless kept.
+#[derive(Clone, Copy)]
+struct Name<'a> {
+    prefix: &'a [u8],
+    suffix: &'a [u8],
+}
+
+impl Name<'_> {
+    fn starts_with(&self, s: &[u8]) -> bool {
+        let p = self.prefix.len();
+        if s.len() <= p {
+            return self.prefix.starts_with(s);
+        }
+        s.starts_with(self.prefix) && self.suffix.starts_with(&s[p..])
+    }
+
+    fn is(&self, s: &[u8]) -> bool {
+        let n = s.len().wrapping_sub(self.prefix.len());
+        s.len() >= self.prefix.len()
+            && self.starts_with(s)
+            && self.suffix.get(n).map_or(true, |&b| b == 0)
+    }
+
+    /// The name as C sees it, owned and NUL-terminated.
+    fn to_cstring(self) -> CString {
+        let mut v = Vec::with_capacity(self.prefix.len() + self.suffix.len() + 1);
+        v.extend_from_slice(self.prefix);
+        v.extend_from_slice(self.suffix);
+        match CString::new(v) {
+            Ok(c) => c,
+            Err(e) => {
+                let at = e.nul_position();
+                let mut v = e.into_vec();
+                v.truncate(at);
+                CString::new(v).unwrap_or_default()
+            }
+        }
+    }
 }
 
 /// Where a value lies. It is only read when used, as in C: a value
@@ -85,49 +124,51 @@ struct Value {
     len: u64,
 }
 
-fn apply_one(img: &Image<'_>, node: &mut NodeData, name: &[u8], value: Value) -> Result<()> {
+fn apply_one(img: &Image<'_>, node: &mut NodeData, name: Name<'_>, value: Value) -> Result<()> {
     let is_reg = node.inode.file_type() == mode::S_IFREG;
-    if name == REDIRECT {
-        if is_reg {
-            node.payload = Some(redirect_payload(img, value)?.into_boxed_c_str());
+    if name.starts_with(OVERLAY_PREFIX) {
+        if name.is(REDIRECT) {
+            if is_reg {
+                node.payload = Some(redirect_payload(img, value)?.into_boxed_c_str());
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    if name == METACOPY {
-        if is_reg && value.len == 4 + DIGEST_SIZE as u64 {
-            let mut d = [0u8; DIGEST_SIZE];
-            d.copy_from_slice(img.bytes(value.off + 4, DIGEST_SIZE as u64)?);
-            node.set_digest(&d);
+        if name.is(METACOPY) {
+            if is_reg && value.len == 4 + DIGEST_SIZE as u64 {
+                let mut d = [0u8; DIGEST_SIZE];
+                d.copy_from_slice(img.bytes(value.off + 4, DIGEST_SIZE as u64)?);
+                node.set_digest(&d);
+            }
+            return Ok(());
         }
+        if name.is(ESCAPED_WHITEOUT) && is_reg {
+            // A v0 whiteout: a regular file standing for a 0:0 char device.
+            node.inode.mode = (node.inode.mode & !mode::S_IFMT) | mode::S_IFCHR;
+            node.inode.rdev = 0;
+            node.inode.size = 0;
+            return Ok(());
+        }
+        if !name.starts_with(ESCAPE_PREFIX) || DROPPED.iter().any(|d| name.is(d)) {
+            // Other overlay xattrs are the writer's own business.
+            return Ok(());
+        }
+    } else if name.starts_with(USER_OVERLAY_PREFIX) && DROPPED.iter().any(|d| name.is(d)) {
         return Ok(());
     }
-    if name == ESCAPED_WHITEOUT && is_reg {
-        // A v0 whiteout: a regular file standing for a 0:0 char device.
-        node.inode.mode = (node.inode.mode & !mode::S_IFMT) | mode::S_IFCHR;
-        node.inode.rdev = 0;
-        node.inode.size = 0;
-        return Ok(());
-    }
-    if DROPPED.contains(&name) {
-        return Ok(());
-    }
-    let mut key = Vec::with_capacity(name.len() + 1);
-    if let Some(rest) = name.strip_prefix(ESCAPE_PREFIX) {
+    let mut key = name.to_cstring();
+    if key.to_bytes().starts_with(ESCAPE_PREFIX) {
         // trusted.overlay.overlay.X was stored for trusted.overlay.X.
-        key.extend_from_slice(OVERLAY_PREFIX);
-        key.extend_from_slice(rest);
-    } else if name.starts_with(OVERLAY_PREFIX) {
-        return Ok(());
-    } else {
-        key.extend_from_slice(name);
+        let mut v = key.into_bytes();
+        v.drain(OVERLAY_PREFIX.len()..ESCAPE_PREFIX.len());
+        key = CString::new(v).map_err(|_| Error::InvalidArgument)?;
     }
     // A bad key fails before C looks at the value.
-    if key.is_empty() || key.len() > XATTR_NAME_MAX {
+    let key_len = key.to_bytes().len();
+    if key_len == 0 || key_len > XATTR_NAME_MAX {
         return Err(Error::OutOfRange);
     }
-    let key = CString::new(key).map_err(|_| Error::InvalidArgument)?;
     node.xattrs
-        .set(&key, img.bytes(value.off, value.len)?, INTERNAL_XATTR_MAX)
+        .set_owned(key, img.bytes(value.off, value.len)?, INTERNAL_XATTR_MAX)
 }
 
 /// The payload a redirect xattr stands for. The writer stores it with a
