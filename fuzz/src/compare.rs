@@ -179,3 +179,34 @@ pub fn has_links(root: &NodeRef) -> bool {
     }
     false
 }
+
+/// The whole tree, one line per entry, for crash reports.
+pub fn describe(root: &NodeRef) -> String {
+    let mut out = String::new();
+    let mut stack = vec![(root.clone(), b"/".to_vec())];
+    while let Some((n, path)) = stack.pop() {
+        let link = n.lock().link_to().is_some();
+        let target = follow_links(&n).unwrap_or(n.clone());
+        let xattrs: Vec<(String, String)> = target
+            .lock()
+            .xattrs
+            .iter()
+            .map(|x| (show(x.key().to_bytes()), show(x.value())))
+            .collect();
+        out.push_str(&format!(
+            "{}{} {:?} xattrs {xattrs:?}\n",
+            show(&path),
+            if link { " (link)" } else { "" },
+            facts(&target).inode
+        ));
+        for (name, c) in child_names(&n).into_iter().rev() {
+            let mut p = path.clone();
+            if p.len() > 1 {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            stack.push((c, p));
+        }
+    }
+    out
+}

@@ -12,7 +12,7 @@ use composefs::erofs::write::{write_to, WriteOptions};
 use composefs::error::Result;
 use composefs::node::NodeRef;
 
-pub use compare::{compare_trees, has_bare_prefix_xattr, has_links};
+pub use compare::{compare_trees, describe, has_bare_prefix_xattr, has_links};
 pub use input::build_tree;
 
 /// Writes `root` into memory; returns the image and its fs-verity digest.
