@@ -13,7 +13,8 @@ use composefs::erofs::read::load_image;
 use composefs::erofs::write::WriteOptions;
 use composefs::node::NodeRef;
 use fuzz_support::{
-    build_tree, compare_trees, describe, has_bare_prefix_xattr, has_links, write_image,
+    break_cycles, build_tree, compare_trees, describe, has_bare_prefix_xattr, has_links,
+    write_image,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -54,12 +55,24 @@ fn same_image(a: &(Vec<u8>, [u8; 32]), b: &(Vec<u8>, [u8; 32]), what: &str, tree
 
 fuzz_target!(|data: &[u8]| {
     let (root, opts) = build_tree(data);
+    let mut trees = vec![root.clone()];
+    check(&root, opts, &mut trees);
+    for t in &trees {
+        break_cycles(t);
+    }
+});
+
+/// All checks on one tree; every tree read on the way goes to `trees`.
+fn check(root: &NodeRef, opts: WriteOptions, trees: &mut Vec<NodeRef>) {
+    let root = root.clone();
     let Some((image1, digest1, read1)) = through_image(&root, opts) else {
         return;
     };
+    trees.push(read1.clone());
     let Some((image2, digest2, read2)) = through_image(&read1, opts) else {
         panic!("writing the tree read from our image failed");
     };
+    trees.push(read2.clone());
     if !has_links(&root) && !has_bare_prefix_xattr(&root) {
         same_image(
             &(image1, digest1),
@@ -68,9 +81,10 @@ fuzz_target!(|data: &[u8]| {
             [&root, &read1],
         );
     }
-    let Some((image3, digest3, _)) = through_image(&read2, opts) else {
+    let Some((image3, digest3, read3)) = through_image(&read2, opts) else {
         panic!("writing the tree read from our image failed");
     };
+    trees.push(read3);
     if has_bare_prefix_xattr(&read1) {
         return;
     }
@@ -80,4 +94,4 @@ fuzz_target!(|data: &[u8]| {
         "second rewrite",
         [&read1, &read2],
     );
-});
+}
