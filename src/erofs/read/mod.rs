@@ -40,11 +40,38 @@ struct Frame<'a> {
 /// `lcfs_load_node_from_image_ext`. With `toplevel` set, only root
 /// entries with one of those names are loaded (deeper levels in full).
 pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
+    let mut dir_links = Vec::new();
+    let r = load_tree(data, toplevel, &mut dir_links);
+    if r.is_err() {
+        unlink(dir_links);
+    }
+    r
+}
+
+/// Links to directories are how a directory cycle in the image loads (as
+/// in C), and such a link keeps its own ancestor alive. A tree that is
+/// handed out keeps them; a half-built one dropped on an error would leak
+/// (found by fuzzing), so its links are cut first.
+fn unlink(dir_links: Vec<NodeRef>) {
+    for l in dir_links {
+        let old = l.lock().link_to.take();
+        // Released after the lock: it may be the last reference to a
+        // directory whose teardown locks `l`.
+        drop(old);
+    }
+}
+
+/// `load_image`, noting every link to a directory it makes in `dir_links`.
+fn load_tree(
+    data: &[u8],
+    toplevel: Option<&[&[u8]]>,
+    dir_links: &mut Vec<NodeRef>,
+) -> Result<NodeRef> {
     let img = Image::open(data)?;
     let filter: Option<HashSet<&[u8]>> = toplevel.map(|t| t.iter().copied().collect());
     let mut seen = Seen::new(data.len() - img.meta);
 
-    let (root, root_dir) = match build(&img, &mut seen, img.root_nid)? {
+    let (root, root_dir) = match build(&img, &mut seen, img.root_nid, dir_links)? {
         None => return Err(Error::Os(libc::ENOTSUP)),
         Some(built) => built,
     };
@@ -66,7 +93,7 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
                     }
                 }
             }
-            match build(&img, &mut seen, nid)? {
+            match build(&img, &mut seen, nid, dir_links)? {
                 None => {}
                 Some((child, None)) => {
                     let parent = &stack[stack.len() - 1].node;
@@ -96,12 +123,20 @@ type Built = (NodeRef, Option<(DirCursor, XattrArea)>);
 
 /// Decodes `nid`, or makes a hardlink node if it was seen before.
 /// None is a whiteout, which is left out of the tree.
-fn build(img: &Image<'_>, seen: &mut Seen, nid: u64) -> Result<Option<Built>> {
+fn build(
+    img: &Image<'_>,
+    seen: &mut Seen,
+    nid: u64,
+    dir_links: &mut Vec<NodeRef>,
+) -> Result<Option<Built>> {
     if let Some(target) = seen.get(nid) {
         // Like C: a bare node pointing at the first one; the target's
         // nlink is what the image says, so it is not bumped here.
         let link = Node::new();
         link.lock().link_to = Some(target.clone());
+        if target.lock().is_dir() {
+            dir_links.push(link.clone());
+        }
         return Ok(Some((link, None)));
     }
     match inode::decode(img, nid)? {

@@ -422,3 +422,27 @@ fn redirect_payload_survives_write_and_read() {
     assert_eq!(f.lock().payload(), Some(c"0aa"));
     assert_eq!(xattrs(&f), [(b"user.x".to_vec(), b"1".to_vec())]);
 }
+
+/// Fuzzing regression (read_image ran out of memory): an image whose root
+/// lists itself and then fails to load must not leave the half-built,
+/// self-referencing tree behind.
+#[test]
+fn failed_load_frees_directory_cycle() {
+    let mut t = TestImage::new();
+    let root_nid = (BLKSIZ / SLOTSIZE) as u64;
+    let root = t.add_dir(
+        &[(b"a", root_nid, FT_DIR), (b"b", 1 << 40, FT_REG_FILE)],
+        &[],
+    );
+    assert_eq!(root, root_nid);
+    let img = t.finish(root);
+    assert_eq!(load_image(&img, None).err(), Some(Error::InvalidArgument));
+
+    let mut links = Vec::new();
+    assert!(super::load_tree(&img, None, &mut links).is_err());
+    assert_eq!(links.len(), 1);
+    let root = Arc::downgrade(links[0].lock().link_to().unwrap());
+    assert!(root.upgrade().is_some(), "the cycle keeps the root alive");
+    super::unlink(links);
+    assert!(root.upgrade().is_none(), "the root is freed once cut");
+}
