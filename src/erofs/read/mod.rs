@@ -89,19 +89,46 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
     // The first pass remembers only nodes that may be linked to (nlink
     // above 1, directories). An image that names any other node twice is
     // read again remembering all, which gives what C gives.
-    match load_pass(data, toplevel, false)? {
-        Some(root) => Ok(root),
-        None => load_pass(data, toplevel, true)?.ok_or(Error::InvalidArgument),
+    for keep_all in [false, true] {
+        let mut dir_links = Vec::new();
+        match load_pass(data, toplevel, keep_all, &mut dir_links) {
+            Ok(Some(root)) => return Ok(root),
+            Ok(None) => unlink(dir_links),
+            Err(e) => {
+                unlink(dir_links);
+                return Err(e);
+            }
+        }
+    }
+    Err(Error::InvalidArgument)
+}
+
+/// Links to directories are how a directory cycle in the image loads (as
+/// in C), and such a link keeps its own ancestor alive. A tree handed out
+/// keeps them; a half-built one that is dropped would leak (found by
+/// fuzzing), so its links are cut first.
+fn unlink(dir_links: Vec<NodeRef>) {
+    for l in dir_links {
+        let old = l.lock().link_to.take();
+        // Released after the lock: it may be the last reference to a
+        // directory whose teardown locks `l`.
+        drop(old);
     }
 }
 
 /// One load; None when `keep_all` is off and it turned out to be needed.
-fn load_pass(data: &[u8], toplevel: Option<&[&[u8]]>, keep_all: bool) -> Result<Option<NodeRef>> {
+/// Every link to a directory it makes is noted in `dir_links`.
+fn load_pass(
+    data: &[u8],
+    toplevel: Option<&[&[u8]]>,
+    keep_all: bool,
+    dir_links: &mut Vec<NodeRef>,
+) -> Result<Option<NodeRef>> {
     let img = Image::open(data)?;
     let filter: Option<HashSet<&[u8]>> = toplevel.map(|t| t.iter().copied().collect());
     let mut seen = Seen::new(data.len() - img.meta, keep_all);
 
-    let (root, root_dir) = match build(&img, &mut seen, img.root_nid, None)? {
+    let (root, root_dir) = match build(&img, &mut seen, img.root_nid, None, dir_links)? {
         Built::Whiteout => return Err(Error::Os(libc::ENOTSUP)),
         Built::Again => return Ok(None),
         Built::Leaf(node) => return Ok(Some(node)),
@@ -120,7 +147,7 @@ fn load_pass(data: &[u8], toplevel: Option<&[&[u8]]>, keep_all: bool) -> Result<
                 }
             }
             let parent = (name, &top.weak);
-            match build(&img, &mut seen, nid, Some(parent))? {
+            match build(&img, &mut seen, nid, Some(parent), dir_links)? {
                 Built::Whiteout => {}
                 Built::Again => return Ok(None),
                 Built::Leaf(node) => {
@@ -165,6 +192,7 @@ fn build(
     seen: &mut Seen,
     nid: u64,
     parent: Option<(&[u8], &Weak<Node>)>,
+    dir_links: &mut Vec<NodeRef>,
 ) -> Result<Built> {
     let name_and_parent = |d: &mut NodeData| -> Result<()> {
         if let Some((name, weak)) = parent {
@@ -196,6 +224,11 @@ fn build(
             data.link_to = Some(target.clone());
         }
     }
+    let to_dir = data.link_to.as_ref().is_some_and(|t| t.lock().is_dir());
     name_and_parent(&mut data)?;
-    Ok(Built::Leaf(Node::with_data(data)))
+    let node = Node::with_data(data);
+    if to_dir {
+        dir_links.push(node.clone());
+    }
+    Ok(Built::Leaf(node))
 }
