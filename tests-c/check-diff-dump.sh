@@ -38,6 +38,8 @@ done
 WORK=$(mktemp -d -t cfs-diffdump.XXXXXX)
 trap '[ -n "${KEEP_WORK:-}" ] && cp "$WORK/all" "$KEEP_WORK"; rm -rf -- "$WORK"' EXIT
 mkdir -p "$WORK/ours"
+# A private copy: editing the generator during a long soak changes nothing.
+cp "$GEN" "$WORK/gendump.py" && GEN=$WORK/gendump.py
 if [ -e "$SO_DIR/libcomposefs.so.1" ]; then
     ln -s "$SO_DIR/libcomposefs.so.1" "$WORK/ours/libcomposefs.so.1"
 else
@@ -96,7 +98,7 @@ one_case() {
     cmp -s "$d/c.err" "$d/r.err" || { show "$d/c.err" "$d/r.err"; m+=("stderr"); }
     cmp -s "$d/c.out" "$d/r.out" || { show "$d/c.out" "$d/r.out"; m+=("digest"); }
     if [ $rc != 0 ]; then
-        if [ ${#m[@]} = 0 ]; then echo "ok refused: $(head -1 "$d/c.err" | cut -c1-80)"; else echo "MISMATCH seed $s (refused): ${m[*]}"; fi
+        if [ ${#m[@]} = 0 ]; then echo "ok refused seed $s: $(head -1 "$d/c.err" | cut -c1-80)"; else echo "MISMATCH seed $s (refused): ${m[*]}"; fi
         return
     fi
     local at
@@ -153,7 +155,7 @@ cat "$WORK"/w*/result >"$WORK/all"
 grep -E '^(MISMATCH|skip)' "$WORK/all"
 n=$(wc -l <"$WORK/all")
 bad=$(grep -c '^MISMATCH' "$WORK/all")
-echo "seeds $first..$last: $(grep -c '^ok written' "$WORK/all") written, $(grep -c '^ok refused' "$WORK/all") refused by both, $(grep -c '^skip' "$WORK/all") skipped (C crashed), $((SECONDS - start))s"
+echo "seeds $first..$last: $(grep -c '^ok written' "$WORK/all") written, $(grep -c "^ok refused" "$WORK/all") refused by both, $(grep -c '^skip' "$WORK/all") skipped (C crashed), $((SECONDS - start))s"
 echo "$n cases, $bad mismatches"
 [ "$n" = "$count" ] || { echo "FAIL: expected $count cases"; exit 1; }
 [ "$bad" = 0 ]

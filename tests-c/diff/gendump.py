@@ -22,8 +22,8 @@ BLOCK = 4096
 INLINE_MAX = 5000
 PREFIXES = ["user.", "trusted.", "security.", "system.", "trusted.overlay.",
             "user.overlay.", "trusted.overlay.overlay.", "", "usr.", "security"]
-SIZES = [0, 1, 2, 63, 64, 65, 100, 511, 512, 513, 1000, 2047, 2048, 4000,
-         4095, 4096, 4097, 4999, 5000, 5001, 8191, 8192, 8193, 12288,
+SIZES = [0, 1, 2, 63, 64, 65, 100, 511, 512, 513, 1000, 2047, 2048, 2049, 4000,
+         4095, 4096, 4097, 4098, 4500, 4999, 5000, 5001, 6144, 6145, 8191, 8192, 8193, 12288,
          65535, 65536, 1 << 20, (1 << 20) + 1, (1 << 32) - 1, 1 << 32,
          (1 << 32) + 4096, 1 << 40, 1 << 41, (1 << 42) + 1, 1 << 44,
          (1 << 45) - 1, 1 << 50]
@@ -85,8 +85,11 @@ class Gen:
         self.p_odd_name = r.choice([0.0, 0.05, 0.3])
         self.p_inline = r.choice([0.0, 0.5, 0.9])
         self.style = r.choice(["small", "small", "small", "medium", "medium",
-                               "medium", "wide", "deep", "xattrs", "links", "sizes"])
-        if self.style in ("wide", "deep"):
+                               "medium", "wide", "deep", "deeplong", "xattrs",
+                               "links", "sizes"])
+        if self.style == "deeplong":
+            self.p_odd_name = 1.0  # long names: paths well past PATH_MAX
+        if self.style in ("wide", "deep", "deeplong"):
             # Many entries: keep the file small, the shape is the point.
             self.p_xattr = min(self.p_xattr, 0.1)
             self.p_inline = min(self.p_inline, 0.2)
@@ -103,7 +106,7 @@ class Gen:
         used = self.names[parent]
         for _ in range(20):
             if r.random() < self.p_odd_name:
-                k = r.randrange(8)
+                k = r.randrange(8) if self.style != "deeplong" else r.choice([0, 6, 7])
                 if k == 0:
                     n = bytes(r.choice(b"abcdefghij") for _ in range(255))
                 elif k == 1:
@@ -137,7 +140,8 @@ class Gen:
     def uid(self):
         r = self.r
         return r.choice([0, 0, 1000, r.randrange(1 << 16), (1 << 32) - 1, 1 << 31,
-                         (1 << 16) - 1, 1 << 16, r.randrange(1 << 32)])
+                         (1 << 16) - 1, 1 << 16, r.randrange(1 << 32),
+                         (1 << 32) + 7, (1 << 64) - 1])  # the last two truncate
 
     def mtime(self):
         r = self.r
@@ -237,7 +241,10 @@ class Gen:
     def add_dir(self, parent):
         path = self.join(parent, self.name(parent))
         mode = 0o40000 | self.r.choice([0o755, 0o700, 0o1777, 0o555, 0])
-        self.line(path, self.r.choice([0, 4096, 1 << 40]), mode, self.r.choice([1, 2, 7]),
+        r = self.r
+        self.line(path, r.choice([0, 4096, 1 << 40]), mode, r.choice([1, 2, 7]),
+                  payload=self.payload_path() if r.random() < 0.05 else None,
+                  digest=self.digest() if r.random() < 0.05 else None,
                   xs=self.xattrs())
         self.dirs.append(path)
         self.names[path] = set()
@@ -281,7 +288,8 @@ class Gen:
             self.line(path, size, 0o120777 if r.random() < 0.8 else 0o120000 | perm, nlink,
                       target, None, None, xs)
         elif k <= 10:  # whiteout: char device 0/0
-            self.line(path, 0, 0o20000 | r.choice([0, 0o644]), nlink, None, None, None, xs)
+            self.line(path, 0, 0o20000 | r.choice([0, 0o644]), nlink,
+                      self.payload_path() if r.random() < 0.05 else None, None, None, xs)
         elif k <= 12:  # devices
             rdev = r.choice([1, 0x0801, 259 << 8, (1 << 32) - 1, 1 << 32, (1 << 64) - 1,
                              r.randrange(1 << 20)])
@@ -293,8 +301,11 @@ class Gen:
                       self.payload_path() if r.random() < 0.1 else None, None,
                       self.digest() if r.random() < 0.1 else None, xs,
                       rdev=r.choice([0, 0, 5]))
-        else:  # empty regular file
-            self.line(path, 0, 0o100000 | perm, nlink, None, None, None, xs)
+        else:  # empty regular file, sometimes with an empty content field
+            self.line(path, 0, 0o100000 | perm, nlink,
+                      self.payload_path() if r.random() < 0.1 else None,
+                      b"" if r.random() < 0.2 else None,
+                      self.digest() if r.random() < 0.1 else None, xs)
         self.files.append(path)
         return path
 
@@ -325,18 +336,18 @@ class Gen:
         self.line(b"/", 4096, 0o40000 | r.choice([0o755, 0o700, 0o555]), 2,
                   xs=self.xattrs())
         n = {"small": r.randrange(1, 12), "medium": r.randrange(10, 80),
-             "wide": r.randrange(100, 500), "deep": r.randrange(30, 120),
+             "wide": r.randrange(100, 500), "deep": r.randrange(30, 120), "deeplong": r.randrange(20, 60),
              "xattrs": r.randrange(5, 40), "links": r.randrange(10, 60),
              "sizes": r.randrange(10, 60)}[self.style]
         for i in range(n):
-            if self.style == "deep":
+            if self.style in ("deep", "deeplong"):
                 parent = self.dirs[-1]
             elif self.style == "wide":
                 parent = self.dirs[min(len(self.dirs) - 1, r.choice([0, 0, 0, 1]))]
             else:
                 parent = r.choice(self.dirs)
             k = r.random()
-            if self.style == "deep" or k < 0.15:
+            if self.style == "deep" or self.style == "deeplong" and k < 0.7 or k < 0.15:
                 self.add_dir(parent)
             elif k < (0.45 if self.style == "links" else 0.22):
                 self.add_hardlink(parent, True)
@@ -377,7 +388,7 @@ class Gen:
         lines = [t for _, t in self.lines]
         i = r.randrange(len(lines))
         f = lines[i].split(" ")
-        k = r.randrange(24)
+        k = r.randrange(25)
         self.bad = k
         if k == 0:
             f[2] = "170644"            # no such file type
@@ -428,8 +439,12 @@ class Gen:
             f += ["user.x%d=%s" % (j, "w" * 60) for j in range(1200)]
         elif k == 22:
             f[8] = "bad\\x4"             # truncated hex escape
-        else:
+        elif k == 23:
             f[2], f[1], f[8] = "@100644", "0", lines[i].split(" ")[0]  # self link
+        else:   # two hardlinks naming each other: a cycle
+            lines.append("/cyc1 0 @100644 1 0 0 0 0.0 /cyc2 - -")
+            lines.append("/cyc2 0 @100644 1 0 0 0 0.0 /cyc1 - -")
+            f = None
         if f is not None:
             lines[i] = " ".join(f)
         self.lines = [(None, t) for t in lines]
