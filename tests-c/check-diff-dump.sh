@@ -4,8 +4,9 @@
 # and once on ours, with the seed's options. Exit status, stderr, the
 # --print-digest output and the image bytes must match, and so must
 # --print-digest-only. Each image C wrote is then read back with
-# composefs-dump, `composefs-info dump` and `composefs-info ls` on both
-# libraries, and their output and status must match. Inputs C refuses must
+# composefs-dump and `composefs-info dump|ls|objects` on both libraries
+# (output and status must match), and the dump C's reader gave is written
+# again by both (round trip: status and image must match). Inputs C refuses must
 # be refused by ours with the same message. If C itself crashes on an input
 # the case is skipped (counted), but ours must not crash.
 #
@@ -124,7 +125,7 @@ one_case() {
         m+=("composefs-dump")
     fi
     local cmd
-    for cmd in dump ls; do
+    for cmd in dump ls objects; do
         LD_LIBRARY_PATH=$C_LIB "$T/composefs-info" $cmd "$d/c.img" >"$d/c.info" 2>&1
         rc=$?
         LD_LIBRARY_PATH=$R_LIB "$T/composefs-info" $cmd "$d/c.img" >"$d/r.info" 2>&1
@@ -133,8 +134,23 @@ one_case() {
             show "$d/c.info" "$d/r.info"
             m+=("composefs-info $cmd")
         fi
+        if [ $cmd = dump ] && [ $rc = 0 ]; then mv "$d/c.info" "$d/c.txt"; fi
     done
-    rm -f "$d"/c.img "$d"/r.img "$d"/c.dump "$d"/r.dump
+    # Round trip: the text C's reader gave back, written again by both.
+    if [ -e "$d/c.txt" ]; then
+        # shellcheck disable=SC2086
+        LD_LIBRARY_PATH=$C_LIB "$T/mkcomposefs" --from-file $opts "$d/c.txt" "$d/c2.img" 2>"$d/c.err"
+        rc=$?
+        # shellcheck disable=SC2086
+        LD_LIBRARY_PATH=$R_LIB "$T/mkcomposefs" --from-file $opts "$d/c.txt" "$d/r2.img" 2>"$d/r.err"
+        rr=$?
+        if [ $rc != $rr ] || ! cmp -s "$d/c.err" "$d/r.err"; then
+            m+=("round trip: exit C=$rc ours=$rr")
+        elif [ $rc = 0 ] && ! at=$(cmp "$d/c2.img" "$d/r2.img" 2>&1); then
+            m+=("round trip image: $at")
+        fi
+    fi
+    rm -f "$d"/c.img "$d"/r.img "$d"/c2.img "$d"/r2.img "$d"/c.dump "$d"/r.dump "$d"/c.txt
     if [ ${#m[@]} = 0 ]; then echo "ok written"; else echo "MISMATCH seed $s: ${m[*]}"; fi
 }
 
