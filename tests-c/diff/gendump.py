@@ -311,7 +311,7 @@ class Gen:
         self.files.append(path)
         return path
 
-    def add_hardlink(self, parent, forward_ok):
+    def add_hardlink(self, parent):
         r = self.r
         path = self.join(parent, self.name(parent))
         if self.files and r.random() < 0.9:
@@ -322,6 +322,22 @@ class Gen:
             self.pending.append((path, parent))
             return
         self.hardlink_line(path, target)
+
+    def add_xattr_limit_file(self):
+        """A file whose xattrs need the dumpfile's per-inode budget (half of
+        64 KiB) exactly, one byte less or one byte more (refused)."""
+        r = self.r
+        parent = r.choice(self.dirs)
+        path = self.join(parent, self.name(parent))
+        n = r.randrange(1, 4)
+        keys = [b"user.lim%d" % i for i in range(n)]
+        # Header once, then per entry 2 * 4 - 1 bytes plus name and value.
+        fixed = 12 + sum(7 + len(k) for k in keys)
+        total = (1 << 15) - 1 - fixed + r.choice([-1, 0, 0, 1])
+        vals = [total // n] * n
+        vals[0] += total - sum(vals)
+        self.line(path, 0, 0o100644, 1, xs=[(k, b"L" * v) for k, v in zip(keys, vals)])
+        self.files.append(path)
 
     def hardlink_line(self, path, target):
         r = self.r
@@ -352,9 +368,11 @@ class Gen:
             if self.style == "deep" or self.style == "deeplong" and k < 0.7 or k < 0.15:
                 self.add_dir(parent)
             elif k < (0.45 if self.style == "links" else 0.22):
-                self.add_hardlink(parent, True)
+                self.add_hardlink(parent)
             else:
                 self.add_file(parent)
+        if r.random() < 0.1:
+            self.add_xattr_limit_file()
         # Forward references: hardlinks written before their targets.
         for path, parent in self.pending:
             if self.files:
@@ -390,7 +408,7 @@ class Gen:
         lines = [t for _, t in self.lines]
         i = r.randrange(len(lines))
         f = lines[i].split(" ")
-        k = r.randrange(25)
+        k = r.randrange(26)
         self.bad = k
         if k == 0:
             f[2] = "170644"            # no such file type
@@ -443,6 +461,8 @@ class Gen:
             f[8] = "bad\\x4"             # truncated hex escape
         elif k == 23:
             f[2], f[1], f[8] = "@100644", "0", lines[i].split(" ")[0]  # self link
+        elif k == 24:
+            f.append(r.choice(["=v", "=", "\\x3d=v"]))  # empty key, or "="
         else:   # two hardlinks naming each other: a cycle
             lines.append("/cyc1 0 @100644 1 0 0 0 0.0 /cyc2 - -")
             lines.append("/cyc2 0 @100644 1 0 0 0 0.0 /cyc1 - -")
