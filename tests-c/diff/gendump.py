@@ -6,8 +6,8 @@ same for the same seed. The trees aim at the writer's corner cases: sizes
 around the block size and the inline limit, long symlinks, many, large and
 shared xattrs, hardlinks (also chains and forward references), whiteouts and
 other special files, odd names, times and ids, deep and wide directories.
-About one case in eight is broken on purpose (one mutation from a list), so
-that both libraries must refuse it the same way.
+About one case in eight is broken on purpose (one to three mutations from a
+list), so that both libraries must refuse it the same way.
 
 Usage: gendump.py OUTDIR SEED...     (SEED may be A-B, an inclusive range)
 Writes OUTDIR/SEED.dump and prints one line per seed: "SEED<TAB>OPTIONS".
@@ -519,7 +519,10 @@ def main():
         g = Gen(s)
         g.build()
         if g.r.random() < 0.125:
-            g.mutate()
+            # Sometimes several faults at once: which one is reported
+            # first must match too.
+            for _ in range(g.r.choice([1, 1, 1, 2, 3])):
+                g.mutate()
         with open(os.path.join(outdir, "%d.dump" % s), "wb") as fh:
             fh.write(g.text().encode("latin-1"))
         out.append("%d\t%s" % (s, " ".join(g.options())))
