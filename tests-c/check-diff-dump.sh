@@ -3,18 +3,20 @@
 # seed, upstream's mkcomposefs --from-file runs once on C libcomposefs 1.0.8
 # and once on ours, with the seed's options. Exit status, stderr, the
 # --print-digest output and the image bytes must match, and so must
-# --print-digest-only. Each image C wrote is then read back with
-# composefs-dump and `composefs-info dump|ls|objects` on both libraries
-# (output and status must match), and the dump C's reader gave is written
-# again by both (round trip: status and image must match). Inputs C refuses must
-# be refused by ours with the same message. If C itself crashes on an input
-# the case is skipped (counted), but ours must not crash.
+# --print-digest-only. Each image C wrote is then read back on both
+# libraries with composefs-dump (load, then write an image again) and
+# `composefs-info dump|ls|objects`: status and output must match. The text
+# of `composefs-info dump` is written again by both (round trip: status and
+# image must match). Inputs C refuses must be refused by ours with the same
+# message. If C itself crashes on an input the case is skipped (counted),
+# but ours must not crash.
 #
 # Usage: check-diff-dump.sh [--seed S] [--soak N] [--first F] [--count N] [-j J]
-#   default      seeds 1..1000 (the CI range)
+#   default      seeds 1..1000 (the CI range), 2 workers
 #   --soak N     N seeds starting at 1000000 (past the CI range)
 #   --seed S     one seed, with diffs shown
-# Prints "N cases, M mismatches"; exits 1 on any mismatch.
+# KEEP_WORK=FILE keeps the per-case result lines. Prints
+# "N cases, M mismatches"; exits 1 on any mismatch.
 set -u
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
