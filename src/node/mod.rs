@@ -214,6 +214,12 @@ impl NodeData {
     pub fn link_error(&self) -> Option<Error> {
         self.link_error
     }
+    /// Whether C would hold this node as a hardlink: it links somewhere,
+    /// or its link was refused for closing a cycle (which C builds, and
+    /// only finds when checking links after the tree walks).
+    pub fn is_link_in_c(&self) -> bool {
+        self.link_to.is_some() || self.link_error == Some(Error::Loop)
+    }
     pub fn payload(&self) -> Option<&CStr> {
         self.payload.as_deref()
     }

@@ -25,7 +25,11 @@ pub fn chunking(size: u64) -> (u32, u64) {
     };
     let max_bits = CHUNK_FORMAT_BLKBITS_MASK as u32 + BLKSIZ_BITS;
     let bits = (log + 1).clamp(BLKSIZ_BITS, max_bits);
-    (bits, size.div_ceil(1u64 << bits))
+    // C rounds up as (size + chunk - 1) / chunk in 64 bits, which wraps for
+    // sizes within one chunk of 2^64 and yields 0 chunks; such files are
+    // accepted and written without chunk indexes, so we do the same.
+    let chunk = 1u64 << bits;
+    (bits, size.wrapping_add(chunk - 1) / chunk)
 }
 
 /// Per-inode placement.
@@ -215,6 +219,10 @@ mod tests {
         assert_eq!(chunking((1 << 43) + 1), (43, 2));
         assert_eq!(chunking(1024 << 43), (43, 1024));
         assert_eq!(chunking((1024 << 43) + 1), (43, 1025));
+        // As C: the round-up wraps near 2^64, leaving no chunks at all.
+        assert_eq!(chunking(u64::MAX - (1 << 43) + 1), (43, (1 << 21) - 1));
+        assert_eq!(chunking(u64::MAX - (1 << 43) + 2), (43, 0));
+        assert_eq!(chunking(u64::MAX), (43, 0));
     }
 
     #[test]

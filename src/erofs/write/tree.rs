@@ -85,11 +85,7 @@ impl Version {
                 }
                 d.children().to_vec()
             };
-            stack.extend(
-                children
-                    .into_iter()
-                    .filter(|c| c.lock().link_to().is_none()),
-            );
+            stack.extend(children.into_iter().filter(|c| !c.lock().is_link_in_c()));
         }
     }
 }
@@ -109,6 +105,15 @@ fn clone_would_fail(start: &NodeRef) -> bool {
         stack.extend(d.children().iter().cloned());
     }
     false
+}
+
+/// Where a hardlink dirent leads. A link refused for closing a cycle is
+/// ELOOP here, where C's check of all links finds its cycle.
+fn link_target(kid: &NodeRef) -> Result<NodeRef> {
+    if kid.lock().link_error() == Some(Error::Loop) {
+        return Err(Error::Loop);
+    }
+    follow_links(kid)
 }
 
 fn is_whiteout(i: &Inode) -> bool {
@@ -168,7 +173,7 @@ impl Tree {
                 for n in &t.non_dir_with_children {
                     let kids = n.lock().children().to_vec();
                     for k in kids {
-                        if k.lock().link_to().is_none() {
+                        if !k.lock().is_link_in_c() {
                             ver.walk(&k);
                         }
                     }
@@ -219,12 +224,12 @@ impl Tree {
         ver: &mut Version,
     ) -> Result<Option<Vec<NodeRef>>> {
         let d = node.lock();
-        if d.link_to().is_none() {
+        if !d.is_link_in_c() {
             validate_mode(d.inode.mode)?;
         }
-        // A refused make_hardlink: EINVAL for a self link, ELOOP for a
-        // cycle (which C would have built and found while writing).
-        if let Some(e) = d.link_error() {
+        // A refused self link (C asserts). A refused cycle is a link as
+        // far as C's walks go: only the root gets here with one.
+        if let Some(e) = d.link_error().filter(|e| *e != Error::Loop) {
             return Err(e);
         }
         let mut inode = d.inode;
@@ -265,7 +270,7 @@ impl Tree {
         }
         let has_content = d.content().is_some();
         if parent == NONE {
-            self.root_is_link = d.link_to().is_some();
+            self.root_is_link = d.is_link_in_c();
         }
         let children = if ft == mode::S_IFDIR {
             Some(d.children().to_vec())
@@ -334,7 +339,7 @@ impl Tree {
                 });
                 self.names.extend_from_slice(name);
                 let mut flags = if c.inode.is_dir() { DIR_MODE } else { 0 };
-                if c.link_to().is_none() {
+                if !c.is_link_in_c() {
                     flags |= OWNED;
                 } else if !c.children().is_empty() {
                     self.link_parents.push(child.clone());
@@ -372,7 +377,7 @@ impl Tree {
                     slot: i as u32,
                 });
             } else {
-                let target = follow_links(&kid);
+                let target = link_target(&kid);
                 self.pending.push(PendingLink {
                     dir: id,
                     dent: i as u32,
