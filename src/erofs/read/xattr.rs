@@ -172,15 +172,16 @@ fn apply_one(img: &Image<'_>, node: &mut NodeData, name: Name<'_>, value: Value)
 }
 
 /// The payload a redirect xattr stands for. The writer stores it with a
-/// leading '/', which is dropped. C 1.0.8 then copies up to one byte more
-/// than the stored length starting one byte in, so when the value fills
-/// its entry exactly (payload length 3 mod 4) it takes up to two bytes of
-/// whatever follows; found by fuzzing (the payload did not survive a
-/// write and read). We stop at the value's end, as the writer meant.
+/// leading '/', which is dropped. C (1.0.8 and main) then copies up to one
+/// byte more than the stored length starting one byte in, so when the
+/// value fills its entry exactly (payload length 3 mod 4) up to two bytes
+/// of what follows are glued on unless a NUL stops it. The reader must
+/// give what C gives (composefs-dump, ostree), so we take the same bytes,
+/// bounds-checked.
 fn redirect_payload(img: &Image<'_>, value: Value) -> Result<CString> {
     let first = img.bytes(value.off, value.len.min(1))?;
     let bytes = if value.len > 1 && first == b"/" {
-        img.c_string(value.off + 1, value.len - 1)?
+        img.c_string(value.off + 1, value.len + 1)?
     } else {
         img.c_string(value.off, value.len)?
     };

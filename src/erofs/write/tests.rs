@@ -1,10 +1,11 @@
-//! Writer round trips: images read back by our reader.
+//! Writer tests: round trips through our reader, and C's error order.
 
 use std::ffi::CString;
 
 use super::{write_to, WriteOptions};
 use crate::erofs::read::load_image;
-use crate::node::{add_child, mode, Node, NodeRef};
+use crate::error::{Error, Result};
+use crate::node::{add_child, make_hardlink, mode, Node, NodeRef};
 
 fn image(root: &NodeRef) -> Vec<u8> {
     let mut out = Vec::new();
@@ -72,4 +73,37 @@ fn symlink_without_size_keeps_its_target() {
         );
         assert_eq!(d.inode.size, len as u64);
     }
+}
+
+fn node(m: u32) -> NodeRef {
+    let n = Node::new();
+    n.lock().inode.mode = m;
+    n
+}
+
+fn write(root: &NodeRef) -> Result<Option<[u8; 32]>> {
+    let mut opts = WriteOptions {
+        max_version: 1,
+        ..Default::default()
+    };
+    write_to(root, &mut opts, None, true)
+}
+
+/// C builds a hardlink cycle and finds it (ELOOP) only when checking
+/// all links, after the walk that validates nodes (EFBIG etc.); the
+/// cycle's nodes are links to that walk, wherever they sort.
+#[test]
+fn hardlink_cycle_reported_after_node_errors() {
+    let root = node(mode::S_IFDIR | 0o755);
+    let (a, b) = (node(mode::S_IFREG), node(mode::S_IFREG));
+    add_child(&root, &a, c"0a").unwrap();
+    add_child(&root, &b, c"0b").unwrap();
+    make_hardlink(&b, &a).unwrap();
+    assert_eq!(make_hardlink(&a, &b), Err(Error::InvalidArgument));
+    assert_eq!(write(&root), Err(Error::Loop));
+
+    let big = node(mode::S_IFREG | 0o644);
+    big.lock().inode.size = 1 << 60;
+    add_child(&root, &big, c"zz").unwrap();
+    assert_eq!(write(&root), Err(Error::FileTooBig));
 }
