@@ -28,24 +28,16 @@ MKCFS=$BUILD/tools/mkcomposefs
 MOUNTCFS=$BUILD/tools/mount.composefs
 DUMPDIR=$SRC/tests/dumpdir
 
-T=$(mktemp -d /tmp/cfs-mount-trees.XXXXXX)
+. "$ROOT/tests-c/lib/scratch.sh"
+scratch_dir cfs-mount-trees
 SLEEPER=
 cleanup() {
     [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
-    awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
-        while read -r m; do umount -l "$m"; done
-    if awk -v t="$T" '$5 ~ "^"t {f=1} END {exit !f}' /proc/self/mountinfo; then
-        echo "$NAME: not removing $T: still mounted"
-    else
-        rm -rf "$T"
-    fi
+    release_scratch
 }
 trap cleanup EXIT
 
-so=$SO_DIR/libcomposefs.so.1
-[ -e "$so" ] || so=$SO_DIR/libcomposefs.so
-mkdir -p "$T/ours"
-ln -s "$(readlink -f "$so")" "$T/ours/libcomposefs.so.1"
+ours_libdir "$T/ours"
 LIBS=("ours:$T/ours" "c:$BUILD/libcomposefs")
 if ! LD_LIBRARY_PATH=$T/ours ldd "$MOUNTCFS" | grep -q "$T/ours/libcomposefs.so.1"; then
     echo "$NAME: FAIL: mount.composefs does not pick up our library"

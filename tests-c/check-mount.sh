@@ -12,7 +12,7 @@
 # meson/ninja; missing getfattr is a failure (CI must install attr).
 set -uo pipefail
 
-ROOT=${LCFS_ROOT:-$(pwd)}
+ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=${LCFS_SO_DIR:-$ROOT/target/release}
 HERE=$ROOT/tests-c
 NAME=check-mount
@@ -37,28 +37,16 @@ BUILD=$("$HERE/upstream/build.sh") || { echo "$NAME: FAIL: building upstream com
 CLIB=$BUILD/libcomposefs
 MKCOMPOSEFS=$BUILD/tools/mkcomposefs
 
-T=$(mktemp -d /tmp/cfs-check-mount.XXXXXX)
+. "$ROOT/tests-c/lib/scratch.sh"
+scratch_dir cfs-check-mount
 SLEEPER=
 cleanup() {
     [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
-    # Unmount anything left under $T, deepest first, then remove it.
-    awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
-        while read -r m; do umount -l "$m"; done
-    if [ -n "${LCFS_KEEP_TMP:-}" ]; then
-        echo "$NAME: kept $T"
-    elif awk -v t="$T" '$5 ~ "^"t {f=1} END {exit !f}' /proc/self/mountinfo; then
-        echo "$NAME: not removing $T: still mounted"
-    else
-        rm -rf "$T"
-    fi
+    release_scratch
 }
 trap cleanup EXIT
 
-so=$SO_DIR/libcomposefs.so.1
-[ -e "$so" ] || so=$SO_DIR/libcomposefs.so
-mkdir -p "$T/ours"
-ln -s "$(readlink -f "$so")" "$T/ours/libcomposefs.so.1"
-ln -s "$(readlink -f "$so")" "$T/ours/libcomposefs.so"
+ours_libdir "$T/ours"
 OURS=$T/ours
 
 inc=$SRC

@@ -1,0 +1,32 @@
+# Shared by the mount checks (sourced, not run): a scratch directory that
+# is unmounted and removed on exit, and the directory that makes upstream
+# binaries load our library.
+
+# scratch_dir PREFIX: creates the scratch directory and sets T to it.
+scratch_dir() {
+    T=$(mktemp -d "/tmp/$1.XXXXXX")
+}
+
+# release_scratch: unmounts whatever is still mounted under $T, deepest
+# first, then removes $T unless LCFS_KEEP_TMP is set or a mount survived.
+release_scratch() {
+    awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
+        while read -r m; do umount -l "$m"; done
+    if [ -n "${LCFS_KEEP_TMP:-}" ]; then
+        echo "$NAME: kept $T"
+    elif awk -v t="$T" '$5 ~ "^"t {f=1} END {exit !f}' /proc/self/mountinfo; then
+        echo "$NAME: not removing $T: still mounted"
+    else
+        rm -rf "$T"
+    fi
+}
+
+# ours_libdir DIR: DIR gets libcomposefs.so.1 (and .so) pointing at the
+# library under test in $SO_DIR.
+ours_libdir() {
+    local so=$SO_DIR/libcomposefs.so.1
+    [ -e "$so" ] || so=$SO_DIR/libcomposefs.so
+    mkdir -p "$1"
+    ln -s "$(readlink -f "$so")" "$1/libcomposefs.so.1"
+    ln -s "$(readlink -f "$so")" "$1/libcomposefs.so"
+}
