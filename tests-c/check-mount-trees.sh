@@ -30,12 +30,6 @@ DUMPDIR=$SRC/tests/dumpdir
 
 . "$ROOT/tests-c/lib/scratch.sh"
 scratch_dir cfs-mount-trees
-SLEEPER=
-cleanup() {
-    [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
-    release_scratch
-}
-trap cleanup EXIT
 
 ours_libdir "$T/ours"
 LIBS=("ours:$T/ours" "c:$BUILD/libcomposefs")

@@ -39,12 +39,6 @@ MKCOMPOSEFS=$BUILD/tools/mkcomposefs
 
 . "$ROOT/tests-c/lib/scratch.sh"
 scratch_dir cfs-check-mount
-SLEEPER=
-cleanup() {
-    [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
-    release_scratch
-}
-trap cleanup EXIT
 
 ours_libdir "$T/ours"
 OURS=$T/ours

@@ -2,14 +2,19 @@
 # is unmounted and removed on exit, and the directory that makes upstream
 # binaries load our library.
 
-# scratch_dir PREFIX: creates the scratch directory and sets T to it.
+# scratch_dir PREFIX: creates the scratch directory, sets T to it and
+# releases it on exit. A background process whose pid the caller puts in
+# SLEEPER (it holds a namespace open) is stopped first.
 scratch_dir() {
     T=$(mktemp -d "/tmp/$1.XXXXXX")
+    SLEEPER=
+    trap release_scratch EXIT
 }
 
 # release_scratch: unmounts whatever is still mounted under $T, deepest
 # first, then removes $T unless LCFS_KEEP_TMP is set or a mount survived.
 release_scratch() {
+    [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
     awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
         while read -r m; do umount -l "$m"; done
     if [ -n "${LCFS_KEEP_TMP:-}" ]; then
