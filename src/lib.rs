@@ -4,6 +4,7 @@
 compile_error!("libcomposefs must be built with panic=abort: a panic must never unwind into C");
 
 pub mod build;
+pub mod dumpfile;
 pub mod erofs;
 pub mod error;
 pub mod ffi;
@@ -11,6 +12,7 @@ pub mod fsverity;
 pub mod mount;
 pub mod node;
 pub mod sys;
+pub mod tools;
 
 #[cfg(test)]
 mod abi_check;

@@ -1,0 +1,3 @@
+fn main() {
+    composefs::tools::main(composefs::tools::mount_composefs::run)
+}

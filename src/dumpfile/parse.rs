@@ -1,0 +1,1 @@
+//! Reading dumpfiles into node trees: not written yet.

@@ -1,0 +1,1 @@
+//! Writing node trees as dumpfiles: not written yet.
