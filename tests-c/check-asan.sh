@@ -55,8 +55,8 @@ for src in "$ROOT"/tests-c/test-*.c; do
     # UBSan may write to stderr despite log_path when combined with ASan.
     if compgen -G "$T/report.*" >/dev/null || grep -Eq 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T/out"; then
         echo "FAIL $name: sanitizer report (exit $rc)"
-        cat "$T"/report.* 2>/dev/null | head -60 | sed 's/^/    /'
-        grep -E -A20 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T/out" | head -40 | sed 's/^/    /'
+        head -q -n 60 "$T"/report.* 2>/dev/null | sed 's/^/    /'
+        head -n 40 <<<"$(grep -E -A20 'runtime error:|ERROR: [A-Za-z]+Sanitizer' "$T/out")" | sed 's/^/    /'
         failures=$((failures + 1))
     elif [ "$rc" != 0 ]; then
         echo "FAIL $name: exit $rc"

@@ -51,7 +51,7 @@ fi
 C_LIB=$CBUILD/libcomposefs
 R_LIB=$WORK/ours
 T=$CBUILD/tools
-if ! LD_LIBRARY_PATH=$R_LIB ldd "$T/mkcomposefs" | grep -q "$R_LIB/libcomposefs.so.1"; then
+if ! grep -qF "$R_LIB/libcomposefs.so.1" <<<"$(LD_LIBRARY_PATH=$R_LIB ldd "$T/mkcomposefs")"; then
     echo "FAIL: mkcomposefs does not pick up our library"; exit 1
 fi
 
@@ -71,7 +71,7 @@ worker() {
 }
 
 # show A B: the difference, only when rerunning one seed.
-show() { [ $verbose = 1 ] && diff -a "$1" "$2" | head -20 >&2; return 0; }
+show() { [ $verbose = 1 ] && head -n 20 <<<"$(diff -a "$1" "$2")" >&2; return 0; }
 
 # one_case DIR SEED OPTS: prints one result line.
 one_case() {
@@ -95,7 +95,7 @@ one_case() {
         return
     fi
     if [ $rc != $rr ]; then
-        echo "MISMATCH seed $s: mkcomposefs exit C=$rc ours=$rr ($(cat "$d/c.err" "$d/r.err" | head -c 300 | tr '\n' ' '))"
+        echo "MISMATCH seed $s: mkcomposefs exit C=$rc ours=$rr ($(head -c 300 <<<"$(cat "$d/c.err" "$d/r.err")" | tr '\n' ' '))"
         return
     fi
     cmp -s "$d/c.err" "$d/r.err" || { show "$d/c.err" "$d/r.err"; m+=("stderr"); }

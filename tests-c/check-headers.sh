@@ -85,7 +85,7 @@ for src in "${sources[@]}"; do
         -I"$OURS" -I"$OURS/libcomposefs" -I"$P" -I"$P/libcomposefs" \
         "${fuse_cflags[@]}" "$src" 2>"$log"; then
         echo "FAIL: $name does not compile against our headers:"
-        grep -v '^\.' "$log" | head -30
+        head -n 30 <<<"$(grep -v '^\.' "$log")"
         fail=1
         continue
     fi

@@ -47,7 +47,7 @@ check_tree() {
     else
         bad "$libdir: wrong library file/symlinks"; ls -l "$l"
     fi
-    if objdump -p "$l/libcomposefs.so.$version" | grep -q "SONAME *libcomposefs.so.$major\$"; then
+    if grep -q "SONAME *libcomposefs.so.$major\$" <<<"$(objdump -p "$l/libcomposefs.so.$version")"; then
         ok "installed library has SONAME libcomposefs.so.$major"
     else
         bad "installed library lacks SONAME libcomposefs.so.$major"

@@ -32,7 +32,7 @@ cp "$so" "$WORK/ours/libcomposefs.so.1"
 cp "$CBUILD/libcomposefs/libcomposefs.so.1" "$WORK/c/libcomposefs.so.1"
 cp "$CBUILD/tools/mkcomposefs" "$WORK/mkcomposefs"
 chmod -R a+rX "$WORK/ours" "$WORK/c" "$WORK/mkcomposefs"
-if ! LD_LIBRARY_PATH=$WORK/ours ldd "$WORK/mkcomposefs" | grep -q "$WORK/ours/libcomposefs.so.1"; then
+if ! grep -qF "$WORK/ours/libcomposefs.so.1" <<<"$(LD_LIBRARY_PATH=$WORK/ours ldd "$WORK/mkcomposefs")"; then
     echo "FAIL: mkcomposefs does not pick up our library"
     exit 1
 fi

@@ -33,7 +33,7 @@ scratch_dir cfs-mount-trees
 
 ours_libdir "$T/ours"
 LIBS=("ours:$T/ours" "c:$BUILD/libcomposefs")
-if ! LD_LIBRARY_PATH=$T/ours ldd "$MOUNTCFS" | grep -q "$T/ours/libcomposefs.so.1"; then
+if ! grep -qF "$T/ours/libcomposefs.so.1" <<<"$(LD_LIBRARY_PATH=$T/ours ldd "$MOUNTCFS")"; then
     echo "$NAME: FAIL: mount.composefs does not pick up our library"
     exit 1
 fi
@@ -88,7 +88,7 @@ tree() {
         umnt
         if ! cmp -s "$T/src.dump" "$T/mnt.dump.$tag"; then
             fail "$label ($tag): mounted tree differs from the source:"
-            diff "$T/src.dump" "$T/mnt.dump.$tag" | head -6 | sed 's/^/    /'
+            head -n 6 <<<"$(diff "$T/src.dump" "$T/mnt.dump.$tag")" | sed 's/^/    /'
             continue
         fi
         [ "$before" == "$(state)" ] || fail "$label ($tag): leftovers after unmount"
@@ -212,7 +212,7 @@ for s in basic two ro rw upper verity tryverity digest digest_bad idmap errors; 
         fail "option $s: ours and C differ:"
         diff -u "$T/o.$s.c" "$T/o.$s.ours" | sed 's/^/    /'
     fi
-    echo "  $s: $(grep -v '^$' "$T/o.$s.ours" | head -3 | tr '\n' ' ' | cut -c1-200)"
+    echo "  $s: $(head -n 3 <<<"$(grep -v '^$' "$T/o.$s.ours")" | tr '\n' ' ' | cut -c1-200)"
 done
 
 # Explicit expectations on our transcripts, beyond equality with C.

@@ -63,7 +63,7 @@ flock 9
 R=$CACHE/root
 # Never delete a tree something is still mounted in.
 no_mounts_under() {
-    ! findmnt -rn -o TARGET | grep -q "^$1/"
+    ! grep -q "^$1/" <<<"$(findmnt -rn -o TARGET)"
 }
 if [ "${LCFS_OSTREE_REFRESH:-0}" = 1 ] || [ "$(cat "$CACHE/stamp" 2>/dev/null)" != "$STAMP" ]; then
     no_mounts_under "$CACHE" || fail "something is mounted under $CACHE"
@@ -176,7 +176,7 @@ inroot() {
         LD_PRELOAD=/mnt/probe.so LCFS_PROBE_OUT="/mnt/probe/$RUNS" \
         sh -c 'cd /mnt && exec "$@" >"$0" 2>&1' "$log" "$@"
     rc=$?
-    if ! grep -q "^$want " "$report" 2>/dev/null || grep -v '^call ' "$report" | grep -qv "^$want "; then
+    if ! grep -q "^$want " "$report" 2>/dev/null || [ -n "$(grep -v '^call ' "$report" | grep -v "^$want ")" ]; then
         echo "FAIL: '$*' did not run on the $lib library; it mapped:"
         cat "$report" 2>/dev/null
         exit 1
@@ -261,7 +261,7 @@ same_files() { # LABEL FILE...: all files identical
     for f in "$@"; do
         cmp -s "$first" "$f" || {
             bad "$label: ${first#"$WORK"/} vs ${f#"$WORK"/}"
-            diff "$first" "$f" | head -n 6 | cut -c1-200 | sed 's/^/    /'
+            head -n 6 <<<"$(diff "$first" "$f")" | cut -c1-200 | sed 's/^/    /'
         }
     done
 }
@@ -286,14 +286,14 @@ for t in "${TREES[@]}"; do
         # C 1.0.8 aborts on a symlink whose target needs a data block when
         # the node's size is unset (as ostree leaves it). Ours must write
         # an image that the C reader loads with every target intact.
-        result="C aborted: $(grep -o 'Assertion.*' "$WORK/out/c/$t.commit" | head -n 1)"
+        result="C aborted: $(grep -m 1 -o 'Assertion.*' "$WORK/out/c/$t.commit")"
         if [ "$dr" = failed ]; then
             bad "$t: our commit failed too: $(tail -n 2 "$WORK/out/rs/$t.commit")"
         else
             if ! cmp -s <(symlinks "$t") <(dump_symlinks "$WORK/read/c/rs.$t.ostree.dump"); then
                 bad "$t: the C reader does not see our ostree image's symlinks as committed"
-                diff <(symlinks "$t") <(dump_symlinks "$WORK/read/c/rs.$t.ostree.dump") |
-                    head -n 4 | cut -c1-120 | sed 's/^/    /'
+                head -n 4 <<<"$(diff <(symlinks "$t") <(dump_symlinks "$WORK/read/c/rs.$t.ostree.dump"))" |
+                    cut -c1-120 | sed 's/^/    /'
             fi
             # The kernel, a third reader, must agree.
             mkdir -p "$WORK/kernel"

@@ -165,7 +165,7 @@ compare() {
         fails=$((fails + 1))
     elif ! cmp -s "$WORK/c.out" "$WORK/r.out"; then
         echo "FAIL $name: output differs; first difference:"
-        diff "$WORK/c.out" "$WORK/r.out" | head -4
+        head -n 4 <<<"$(diff "$WORK/c.out" "$WORK/r.out")"
         fails=$((fails + 1))
     fi
 }
@@ -184,7 +184,7 @@ compare_dump_tool() {
         fails=$((fails + 1))
     elif [ $c_rc = 0 ] && ! cmp -s "$WORK/dump.c" "$WORK/dump.r"; then
         echo "FAIL $name composefs-dump: output differs; first difference:"
-        diff "$WORK/dump.c" "$WORK/dump.r" | head -4
+        head -n 4 <<<"$(diff "$WORK/dump.c" "$WORK/dump.r")"
         fails=$((fails + 1))
     fi
     rm -f "$WORK/dump.c" "$WORK/dump.r"

@@ -47,7 +47,7 @@ so=$SO_DIR/libcomposefs.so.1
 [ -e "$so" ] || so=$SO_DIR/libcomposefs.so
 ln -s "$(readlink -f "$so")" "$T/lib/libcomposefs.so.1"
 export LD_LIBRARY_PATH=$T/lib
-if ! ldd "$BUILD/tools/mkcomposefs" | grep -q "$T/lib/libcomposefs.so.1"; then
+if ! grep -qF "$T/lib/libcomposefs.so.1" <<<"$(ldd "$BUILD/tools/mkcomposefs")"; then
     echo "$NAME: FAIL: mkcomposefs does not pick up our library"; exit 1
 fi
 
@@ -68,11 +68,11 @@ vg() {
     # to mount(2), which is worth running too).
     if [ "$rc" = 99 ] || grep -q '^==[0-9]*==' "$T/vg.log"; then
         echo "FAIL $label: valgrind reports errors or definite leaks"
-        sed 's/^/    /' "$T/vg.log" | head -60
+        head -n 60 "$T/vg.log" | sed 's/^/    /'
         failures=$((failures + 1))
     elif [ "$rc" != "$want" ]; then
         echo "FAIL $label: exit $rc, expected $want"
-        sed 's/^/    /' "$T/err" | head -20
+        head -n 20 "$T/err" | sed 's/^/    /'
         failures=$((failures + 1))
     else
         echo "ok   $label ($((SECONDS - start))s)"

@@ -16,7 +16,8 @@ crate=$(cargo pkgid --manifest-path "$ROOT/Cargo.toml")
 crate=${crate##*[#@]}
 pc=$(sed -n 's/^Version:[[:space:]]*//p' "$ROOT/composefs.pc.in")
 # Upstream's meson.build spells out its release and library versions.
-up_release=$(sed -n "s/^[[:space:]]*version[[:space:]]*:[[:space:]]*'\([0-9.]*\)'.*/\1/p" "$UP/meson.build" | head -n 1)
+up_release=$(sed -n "s/^[[:space:]]*version[[:space:]]*:[[:space:]]*'\([0-9.]*\)'.*/\1/p" "$UP/meson.build")
+up_release=${up_release%%$'\n'*} # the first one: the project's
 up_lib=$(for part in major minor micro; do
     sed -n "s/^libcomposefs_version_$part = \([0-9]*\)$/\1/p" "$UP/meson.build"
 done | paste -sd.)

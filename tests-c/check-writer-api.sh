@@ -42,7 +42,7 @@ while IFS= read -r line; do
     fi
 done <"$tmp/c.txt"
 if [ "$(grep -vc CRASH "$tmp/c.txt")" -gt "$(wc -l <"$tmp/ours.txt")" ] || [ $bad -ne 0 ]; then
-    diff "$tmp/c.txt" "$tmp/ours.txt" | head -40
+    head -n 40 <<<"$(diff "$tmp/c.txt" "$tmp/ours.txt")"
     exit 1
 fi
 echo "ok: $(wc -l <"$tmp/c.txt") transcript lines identical ($(grep -c 'rc=0' "$tmp/c.txt") successful writes, $(grep -c CRASH "$tmp/c.txt") C crashes skipped)"

@@ -27,7 +27,7 @@ if [ -e "$SO_DIR/libcomposefs.so.1" ]; then
 else
     ln -s "$SO_DIR/libcomposefs.so" "$tmp/ours/libcomposefs.so.1"
 fi
-if ! LD_LIBRARY_PATH=$tmp/ours ldd "$MKCFS" | grep -q "$tmp/ours/libcomposefs.so.1"; then
+if ! grep -qF "$tmp/ours/libcomposefs.so.1" <<<"$(LD_LIBRARY_PATH=$tmp/ours ldd "$MKCFS")"; then
     echo "FAIL: mkcomposefs does not pick up our library"; exit 1
 fi
 
@@ -35,7 +35,7 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # first_diff A B: offset of the first differing byte (or the EOF note).
-first_diff() { cmp "$1" "$2" 2>&1 | head -1; }
+first_diff() { head -n 1 <<<"$(cmp "$1" "$2" 2>&1)"; }
 
 run() { # run LIBDIR ARGS... : mkcomposefs with that library
     local lib=$1; shift

@@ -92,7 +92,7 @@ for bin in "${linked[@]}"; do
         die "$bin resolves libcomposefs.so.1 to '${got:-nothing}', not $want"
     fi
 done
-if ldd "$build/tools/composefs-fuse" | grep -q libcomposefs; then
+if grep -q libcomposefs <<<"$(ldd "$build/tools/composefs-fuse")"; then
     die "tools/composefs-fuse links libcomposefs; add it to the checked binaries"
 fi
 
