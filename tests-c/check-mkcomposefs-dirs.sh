@@ -16,7 +16,14 @@ set -uo pipefail
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
-SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
+. "$ROOT/tests-c/lib/setup.sh"
+if [ "$(id -u)" != 0 ]; then
+    echo "SKIP: needs root (device nodes, trusted xattrs, runs as user nobody)"
+    exit 77
+fi
+need_tools python3 setfattr setpriv mknod mkfifo truncate
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source (download failed, see above)"; exit 77; }
+setup_begin
 CBUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 
 WORK=$(mktemp -d /tmp/lcfs-mkcfs-dirs.XXXXXX)
@@ -36,6 +43,7 @@ if ! grep -qF "$WORK/ours/libcomposefs.so.1" <<<"$(LD_LIBRARY_PATH=$WORK/ours ld
     echo "FAIL: mkcomposefs does not pick up our library"
     exit 1
 fi
+setup_end
 
 cases=0
 identical=0
@@ -151,6 +159,7 @@ extras() { # LABEL TREE: the options besides the flag grid
 }
 
 gen() { python3 "$SRC/tests/gendir" --seed "$@" >/dev/null; }
+setup_begin
 gen 1 --privileged "$WORK/g-priv"
 gen 3 "$WORK/g-plain"
 gen 5 --unreadable "$WORK/g-unread"
@@ -171,11 +180,11 @@ mknod "$S/wh/char" c 1 3
 mknod "$S/blk" b 7 0
 mkfifo "$S/fifo"
 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$S/sock"
-setfattr -n trusted.overlay.opaque -v y "$S/d" 2>/dev/null || true
-setfattr -n trusted.overlay.redirect -v /x "$S/hl/a" 2>/dev/null || true
-setfattr -n user.overlay.opaque -v y "$S/wh" 2>/dev/null || true
-setfattr -n user.empty "$S/inline64" 2>/dev/null || true
-setfattr -n security.test -v abc "$S/ext65" 2>/dev/null || true
+setfattr -n trusted.overlay.opaque -v y "$S/d"
+setfattr -n trusted.overlay.redirect -v /x "$S/hl/a"
+setfattr -n user.overlay.opaque -v y "$S/wh"
+setfattr -n user.empty "$S/inline64"
+setfattr -n security.test -v abc "$S/ext65"
 ln -s "$(head -c 1000 /dev/zero | tr '\0' x)" "$S/longlink"
 ln -s /nonexistent "$S/dangling"
 touch "$S/$(head -c 255 /dev/zero | tr '\0' n)"
@@ -189,6 +198,7 @@ mkdir "$D"
     n=$(head -c 200 /dev/zero | tr '\0' d)
     mkdir "$n" && cd "$n" || exit 1
 done && echo deep >file)
+setup_end
 
 # Directory sources, every flag subset.
 grid gendir-privileged root "$WORK/g-priv"

@@ -11,18 +11,22 @@
 # must be identical. After every run: no new mount, loop device or
 # /tmp/.composefs.* directory.
 #
-# Needs root (exit 77 otherwise), python3, unshare (util-linux).
+# Needs root and the tools need_tools lists (exit 77 otherwise). Any failed
+# set-up step (building the trees, setting their xattrs) fails the check.
 set -uo pipefail
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
 NAME=check-mount-trees
 
+. "$ROOT/tests-c/lib/setup.sh"
 if [ "$(id -u)" != 0 ]; then
     echo "$NAME: SKIP: needs root (mounts)"
     exit 77
 fi
-SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "$NAME: SKIP: no upstream source"; exit 77; }
+need_tools python3 setfattr mknod mkfifo truncate unshare losetup umount
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "$NAME: SKIP: no upstream source (download failed, see above)"; exit 77; }
+setup_begin
 BUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "$NAME: FAIL: building upstream composefs failed"; exit 1; }
 MKCFS=$BUILD/tools/mkcomposefs
 MOUNTCFS=$BUILD/tools/mount.composefs
@@ -52,6 +56,7 @@ state() {
 is_mounted() { awk -v m="$1" '$5 == m {f=1} END {exit !f}' /proc/self/mountinfo; }
 MNT=$T/mnt
 mkdir -p "$MNT"
+setup_end
 umnt() { if is_mounted "$MNT"; then umount "$MNT"; fi; }
 
 # The source as the mount must show it: no link counts (images built from
@@ -66,7 +71,10 @@ src_dump() {
 tree() {
     local label=$1 dir=$2 tag lib before bad=$failures
     shift 2
-    src_dump "$dir" >"$T/src.dump"
+    if ! src_dump "$dir" >"$T/src.dump"; then
+        fail "$label: dumpdir failed on the source"
+        return
+    fi
     case " $* " in
     # Every mtime is 0 in the image (the names in these trees have no spaces).
     *" --use-epoch "*) awk '{ $6 = 0; print }' "$T/src.dump" >"$T/src.dump.e" && mv "$T/src.dump.e" "$T/src.dump" ;;
@@ -84,7 +92,7 @@ tree() {
             fail "$label ($tag): mount.composefs: $(cat "$T/err")"
             continue
         fi
-        python3 "$DUMPDIR" --no-nlink "$MNT" >"$T/mnt.dump.$tag" 2>&1
+        python3 "$DUMPDIR" --no-nlink "$MNT" >"$T/mnt.dump.$tag" 2>&1 || fail "$label ($tag): dumpdir failed on the mount"
         umnt
         if ! cmp -s "$T/src.dump" "$T/mnt.dump.$tag"; then
             fail "$label ($tag): mounted tree differs from the source:"
@@ -98,6 +106,7 @@ tree() {
     [ "$failures" = "$bad" ] && echo "  $label [$*]: $(wc -l <"$T/src.dump") entries, mounted tree equals the source"
 }
 
+setup_begin
 python3 "$SRC/tests/gendir" --seed 1 --privileged "$T/g-priv" >/dev/null
 python3 "$SRC/tests/gendir" --seed 3 "$T/g-plain" >/dev/null
 S=$T/special
@@ -126,6 +135,7 @@ chown 1234:5678 "$S/hl/big"
 chmod 4750 "$S/hl/big"
 chmod 1777 "$S/wh"
 touch -h -d '2001-02-03 04:05:06.123456789' "$S/longlink" "$S/hl/a"
+setup_end
 
 echo "$NAME: trees through mkcomposefs + mount.composefs (integration.sh), both libraries:"
 tree gendir-privileged "$T/g-priv"
@@ -136,6 +146,7 @@ tree /usr/bin /usr/bin
 tree /usr/include/linux /usr/include/linux
 
 # ---- mount.composefs options, ours vs C ----
+setup_begin
 python3 "$SRC/tests/gendir" --seed 4 --privileged "$T/opt-src" >/dev/null
 LD_LIBRARY_PATH=$BUILD/libcomposefs "$MKCFS" --digest-store="$T/o-objs" "$T/opt-src" "$T/o.cfs"
 src_dump "$T/opt-src" >"$T/o-src.dump"
@@ -148,11 +159,8 @@ for d in "$T/o-objs1"/*/; do
     if [ $((n % 2)) = 0 ]; then mv "$d" "$T/o-objs2/"; fi
 done
 
-unshare -U sleep 600 &
-SLEEPER=$!
-sleep 0.2
-echo "0 100000 65536" >"/proc/$SLEEPER/uid_map"
-echo "0 100000 65536" >"/proc/$SLEEPER/gid_map"
+userns_holder
+setup_end
 
 mount_opts() {
     awk -v m="$MNT" '$5 == m {print $6; for (i = 7; $i != "-"; i++); print $(i+1), $(i+2), $(i+3)}' /proc/self/mountinfo |

@@ -7,9 +7,8 @@
 # also match explicit expectations (the tree equals the source, etc.).
 # After each run: no new mount, loop device or /tmp/.composefs.* directory.
 #
-# Needs root, a C compiler, meson + ninja (to build upstream), getfattr
-# (package attr), unshare (util-linux). Exit 77 when not root or without
-# meson/ninja; missing getfattr is a failure (CI must install attr).
+# Needs root and the tools need_tools lists (exit 77 otherwise; a failure
+# under CI=true). Any failed set-up step fails the check.
 set -uo pipefail
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -21,16 +20,8 @@ if [ "$(id -u)" != 0 ]; then
     echo "$NAME: SKIP: needs root (mounts and loop devices)"
     exit 77
 fi
-for t in meson ninja cc; do
-    if ! command -v $t >/dev/null; then
-        echo "$NAME: SKIP: $t not installed (needed to build upstream composefs)"
-        exit 77
-    fi
-done
-if ! command -v getfattr >/dev/null; then
-    echo "$NAME: FAIL: getfattr not found: install package 'attr'"
-    exit 1
-fi
+. "$ROOT/tests-c/lib/setup.sh"
+need_tools meson ninja cc getfattr setfattr mknod mkfifo unshare losetup umount
 
 SRC=$("$HERE/upstream/fetch.sh") || { echo "$NAME: FAIL: fetching upstream failed"; exit 1; }
 BUILD=$("$HERE/upstream/build.sh") || { echo "$NAME: FAIL: building upstream composefs failed"; exit 1; }
@@ -40,6 +31,7 @@ MKCOMPOSEFS=$BUILD/tools/mkcomposefs
 . "$ROOT/tests-c/lib/scratch.sh"
 scratch_dir cfs-check-mount
 
+setup_begin
 ours_libdir "$T/ours"
 OURS=$T/ours
 
@@ -93,14 +85,14 @@ mkdir -p "$OBJ2"
 n=0
 for d in "$OBJ1"/*/; do
     n=$((n + 1))
-    [ $((n % 2)) -eq 0 ] && mv "$d" "$OBJ2/"
+    if [ $((n % 2)) -eq 0 ]; then mv "$d" "$OBJ2/"; fi
 done
 ACLIMG=$T/acl.cfs
 mkdir -p "$T/aclsrc"
 echo x > "$T/aclsrc/f"
-setfattr -n system.posix_acl_access -v 0sAgAAAAEABgD/////AgAGANIEAAAEAAQA/////xAABgD/////IAAEAP////8= "$T/aclsrc/f" 2>/dev/null ||
-    echo "note: could not set an ACL on the source; the ACL image has none"
+setfattr -n system.posix_acl_access -v 0sAgAAAAEABgD/////AgAGANIEAAAEAAQA/////xAABgD/////IAAEAP////8= "$T/aclsrc/f"
 LD_LIBRARY_PATH=$CLIB "$MKCOMPOSEFS" --digest-store="$OBJ" "$T/aclsrc" "$ACLIMG"
+setup_end
 
 # One line per entry: type/mode, owner, size (not for dirs), device,
 # mtime, link target or content hash, xattrs. (No link counts: images
@@ -259,11 +251,7 @@ s_errors() {
     run "$LIB" "$T/bad-super.cfs" "$MNT" "$OBJ"
 }
 
-unshare -U sleep 600 &
-SLEEPER=$!
-sleep 0.2
-echo "0 100000 65536" > "/proc/$SLEEPER/uid_map"
-echo "0 100000 65536" > "/proc/$SLEEPER/gid_map"
+userns_holder
 
 # The unprivileged checks of test-mount.c itself, against both libraries.
 for lib in "$OURS" "$CLIB"; do

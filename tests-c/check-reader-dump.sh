@@ -10,8 +10,11 @@ set -u
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=${LCFS_SO_DIR:-$ROOT/target/release}
 
-SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source"; exit 77; }
+. "$ROOT/tests-c/lib/setup.sh"
+need_tools cc gzip
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source (download failed, see above)"; exit 77; }
 ORACLE=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
+setup_begin
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -146,6 +149,7 @@ cc -O1 -Wall -I"$SRC/libcomposefs" "$WORK/walk.c" -L"$ORACLE/libcomposefs" -lcom
     -o "$WORK/walk" || { echo "FAIL: cannot build the walker"; exit 1; }
 R_LIB=$WORK/lib
 TOOLS=$ORACLE/tools
+setup_end
 
 fails=0
 checks=0
@@ -190,20 +194,34 @@ compare_dump_tool() {
     rm -f "$WORK/dump.c" "$WORK/dump.r"
 }
 
-for asset in "$SRC"/tests/assets/*.dump "$SRC"/tests/assets/*.dump.gz; do
+shopt -s nullglob
+assets=("$SRC"/tests/assets/*.dump "$SRC"/tests/assets/*.dump.gz)
+shopt -u nullglob
+if [ "${#assets[@]}" -lt 20 ]; then
+    echo "FAIL: only ${#assets[@]} test assets in $SRC/tests/assets"
+    exit 1
+fi
+images=0
+for asset in "${assets[@]}"; do
     base=$(basename "$asset")
     base=${base%.gz}
     base=${base%.dump}
     case $asset in
     *.gz) gzip -dc "$asset" >"$WORK/in.dump" ;;
     *) cp "$asset" "$WORK/in.dump" ;;
-    esac
+    esac || { echo "FAIL: cannot read $asset"; exit 1; }
     for v in 0 1; do
         img=$WORK/$base.v$v.img
         if ! LD_LIBRARY_PATH=$C_LIB "$TOOLS/mkcomposefs" --from-file \
-            --min-version=$v --max-version=1 "$WORK/in.dump" "$img" 2>/dev/null; then
-            continue # should-fail-* assets make no image
+            --min-version=$v --max-version=1 "$WORK/in.dump" "$img" 2>"$WORK/mk.err"; then
+            case $base in
+            should-fail-*) continue ;; # these make no image
+            esac
+            echo "FAIL: C mkcomposefs cannot build $base v$v: $(cat "$WORK/mk.err")"
+            fails=$((fails + 1))
+            continue
         fi
+        images=$((images + 1))
         # A top-level name for --filter: the first entry below the root.
         first=$(LD_LIBRARY_PATH=$C_LIB "$TOOLS/composefs-info" ls "$img" 2>/dev/null |
             awk -F'\t' 'NR==1 {sub("^/", "", $1); sub("/.*", "", $1); print $1}')
@@ -231,11 +249,15 @@ for asset in "$SRC"/tests/assets/*.dump "$SRC"/tests/assets/*.dump.gz; do
 done
 
 # Truncated and corrupted images: the status must match C's.
+setup_begin
 img=$WORK/special.img
 LD_LIBRARY_PATH=$C_LIB "$TOOLS/mkcomposefs" --from-file "$SRC/tests/assets/special.dump" "$img"
 head -c 100 "$img" >"$WORK/short.img"
-compare "truncated image" "$WORK/walk" "$WORK/short.img"
 : >"$WORK/empty.img"
+cp "$img" "$WORK/bad-magic.img"
+printf 'garbage' | dd of="$WORK/bad-magic.img" bs=1 seek=0 conv=notrunc status=none
+setup_end
+compare "truncated image" "$WORK/walk" "$WORK/short.img"
 # C faults touching the header of an empty file; we must answer EINVAL.
 checks=$((checks + 1))
 out=$(LD_LIBRARY_PATH=$R_LIB "$WORK/walk" "$WORK/empty.img")
@@ -244,8 +266,7 @@ load failed errno=22" ]; then
     echo "FAIL empty image: $out"
     fails=$((fails + 1))
 fi
-printf 'garbage' | dd of="$WORK/special.img" bs=1 seek=0 conv=notrunc 2>/dev/null
-compare "bad magic" "$WORK/walk" "$WORK/special.img"
+compare "bad magic" "$WORK/walk" "$WORK/bad-magic.img"
 
-echo "$checks comparisons, $fails failures"
+echo "$checks comparisons over $images images, $fails failures"
 [ $fails = 0 ]

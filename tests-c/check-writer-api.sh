@@ -10,7 +10,7 @@ ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
 N_RANDOM=${WRITER_CASES_RANDOM:-300}
 
-SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source (download failed, see above)"; exit 77; }
 CBUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 
 tmp=$(mktemp -d -t cfs-writer-api.XXXXXX)
@@ -25,8 +25,16 @@ fi
 cc -Wall -Werror -O1 -I"$SRC/libcomposefs" -o "$tmp/cases" "$ROOT/tests-c/writer-cases.c" \
     -L"$CBUILD/libcomposefs" -lcomposefs || { echo "FAIL: cannot build writer-cases"; exit 1; }
 
-LD_LIBRARY_PATH=$CBUILD/libcomposefs "$tmp/cases" "$N_RANDOM" >"$tmp/c.txt"
-LD_LIBRARY_PATH=$tmp/ours "$tmp/cases" "$N_RANDOM" >"$tmp/ours.txt"
+# Each case runs in a child; the parent reports a crashed child as a CRASH
+# line and itself must finish.
+LD_LIBRARY_PATH=$CBUILD/libcomposefs "$tmp/cases" "$N_RANDOM" >"$tmp/c.txt" ||
+    { echo "FAIL: writer-cases on C exited $?"; exit 1; }
+LD_LIBRARY_PATH=$tmp/ours "$tmp/cases" "$N_RANDOM" >"$tmp/ours.txt" ||
+    { echo "FAIL: writer-cases on ours exited $?"; tail -n 5 "$tmp/ours.txt"; exit 1; }
+if [ "$(grep -c 'rc=0' "$tmp/c.txt")" -lt $((N_RANDOM / 2)) ]; then
+    echo "FAIL: C's transcript has fewer than $((N_RANDOM / 2)) successful writes; nothing to compare"
+    exit 1
+fi
 
 # C asserts (crashes) on a few inputs; ours must not crash anywhere, and
 # C's crash lines are the only ones allowed to differ.

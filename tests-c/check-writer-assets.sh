@@ -12,7 +12,7 @@ set -u
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=$(cd "${LCFS_SO_DIR:-$ROOT/target/release}" && pwd)
 
-SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "SKIP: no upstream source"; exit 77; }
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "SKIP: no upstream source (download failed, see above)"; exit 77; }
 CBUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "FAIL: building the C oracle failed"; exit 1; }
 MKCFS=$CBUILD/tools/mkcomposefs
 CLIB=$CBUILD/libcomposefs
@@ -76,13 +76,15 @@ compare() { # compare NAME INPUT VERSION_ARGS...
     echo "ok $name [$*]: identical ($(stat -c %s "$c") bytes, digest $dc)"
 }
 
+assets=0
 for f in "$ASSETS"/*.dump "$ASSETS"/*.dump.gz; do
     [ -e "$f" ] || continue
+    assets=$((assets + 1))
     base=$(basename "$f")
     input=$f
     if [[ $f == *.gz ]]; then
         input=$tmp/${base%.gz}
-        zcat "$f" >"$input"
+        zcat "$f" >"$input" || { fail "$base: cannot decompress"; continue; }
     fi
     if [[ $base == should-fail-* ]]; then
         if run "$tmp/ours" --from-file "$input" "$tmp/x.img" 2>/dev/null; then
@@ -124,6 +126,9 @@ for f in "$ASSETS"/*.dump "$ASSETS"/*.dump.gz; do
     rm -f "${tmp:?}/${base%.gz}"
 done
 
+if [ "$assets" -lt 20 ]; then
+    fail "only $assets assets in $ASSETS"
+fi
 if [ $failures -ne 0 ]; then
     echo "$failures failure(s)"
     exit 1

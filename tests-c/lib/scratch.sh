@@ -35,3 +35,23 @@ ours_libdir() {
     ln -s "$(readlink -f "$so")" "$1/libcomposefs.so.1"
     ln -s "$(readlink -f "$so")" "$1/libcomposefs.so"
 }
+
+# userns_holder: starts a process in a new user namespace mapping ids 0..
+# to 100000.. (for idmapped mounts) and puts its pid in SLEEPER; the exit
+# trap stops it. Failing to set the maps fails the check.
+userns_holder() {
+    unshare -U sleep 600 &
+    SLEEPER=$!
+    # The maps can be written once unshare has moved into the namespace,
+    # that is once it has become sleep.
+    local _
+    for _ in $(seq 100); do
+        [ "$(cat "/proc/$SLEEPER/comm")" = sleep ] && break
+        sleep 0.05
+    done
+    if ! echo "0 100000 65536" >"/proc/$SLEEPER/uid_map" ||
+        ! echo "0 100000 65536" >"/proc/$SLEEPER/gid_map"; then
+        echo "$NAME: FAIL: cannot map ids in a new user namespace"
+        exit 1
+    fi
+}
