@@ -3,9 +3,10 @@
 # committed seeds (fuzz/seeds/<target>), failing on any crash, panic or
 # timeout. LCFS_FUZZ_SECONDS sets the time per target (default 45).
 #
-# Needs cargo-fuzz (`cargo install cargo-fuzz --locked`, which .ci/run
-# does) and a C++ compiler (libfuzzer-sys builds libFuzzer). Without them
-# this check is skipped, except under CI=true, where it fails.
+# Needs cargo-fuzz (`cargo install cargo-fuzz --locked`, which
+# tests-c/prereqs.sh does) and a C++ compiler (libfuzzer-sys builds
+# libFuzzer). Without them this check is skipped, except under CI=true,
+# where it fails.
 #
 # The targets are built without a sanitizer (-s none): the code they reach
 # is safe Rust, and only the sanitizers need nightly rustc flags
@@ -22,7 +23,7 @@ fi
 
 missing() {
     if [ "${CI:-}" = true ]; then
-        echo "FAIL: $1 (CI must have it: see .ci/run)"
+        echo "FAIL: $1 (CI must have it: see tests-c/prereqs.sh)"
         exit 1
     fi
     echo "$1"

@@ -12,6 +12,9 @@ set -euo pipefail
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 CC=${CC:-cc}
+. "$ROOT/tests-c/lib/setup.sh"
+need_tools pkg-config
+pkg-config --exists fuse3 || { echo "SKIP: fuse3 headers missing (libfuse3-dev), cannot build cfs-fuse.c"; exit 77; }
 UP=$("$ROOT/tests-c/upstream/fetch.sh")
 OURS=$ROOT/include
 PUBLIC=(lcfs-writer.h lcfs-mount.h lcfs-erofs.h)
@@ -68,16 +71,8 @@ probe() { printf '%s\n' "$@" | "$CC" -x c -fsyntax-only - >/dev/null 2>&1; }
 sources=("$UP"/tools/mkcomposefs.c "$UP"/tools/composefs-info.c
     "$UP"/tools/composefs-dump.c "$UP"/tools/mountcomposefs.c
     "$UP"/tests/test-lcfs.c)
-fuse_cflags=()
-if pkg-config --exists fuse3 2>/dev/null; then
-    read -r -a fuse_cflags <<<"$(pkg-config --cflags fuse3)"
-    sources+=("$UP"/tools/cfs-fuse.c)
-elif [ "${CI:-}" = true ]; then
-    echo "FAIL: fuse3 headers missing in CI (libfuse3-dev), cannot build cfs-fuse.c"
-    fail=1
-else
-    echo "note: fuse3 headers not installed; cfs-fuse.c not compiled"
-fi
+read -r -a fuse_cflags <<<"$(pkg-config --cflags fuse3)"
+sources+=("$UP"/tools/cfs-fuse.c)
 for src in "${sources[@]}"; do
     name=${src#"$UP"/}
     log=$T/$(basename "$src").log

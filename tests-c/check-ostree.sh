@@ -50,9 +50,8 @@ fail() {
     echo "FAIL: $*"
     exit 1
 }
-for tool in debootstrap readelf python3 cc; do
-    command -v "$tool" >/dev/null || fail "$tool is not installed"
-done
+. "$ROOT/tests-c/lib/setup.sh"
+need_tools debootstrap readelf python3 cc chroot findmnt flock
 OURS=$(readlink -f "$SO_DIR/libcomposefs.so") && [ -f "$OURS" ] ||
     fail "our library is not built: $SO_DIR/libcomposefs.so"
 

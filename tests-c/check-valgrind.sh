@@ -29,7 +29,7 @@ CC=${CC:-cc}
 NAME=check-valgrind
 
 command -v valgrind >/dev/null || { echo "$NAME: SKIP: valgrind not installed (apt-get install valgrind)"; exit 77; }
-SRC=$("$ROOT/tests-c/upstream/fetch.sh" 2>/dev/null) || { echo "$NAME: FAIL: no upstream source"; exit 1; }
+SRC=$("$ROOT/tests-c/upstream/fetch.sh") || { echo "$NAME: FAIL: no upstream source"; exit 1; }
 BUILD=$("$ROOT/tests-c/upstream/build.sh") || { echo "$NAME: FAIL: building upstream composefs failed"; exit 1; }
 ASSETS=$SRC/tests/assets
 
@@ -98,10 +98,10 @@ vg 0 test-lcfs "$BUILD/tests/test-lcfs"
 for a in special.dump longlink.dump bigfile-xattr.dump honggfuzz-long-symlink.dump; do
     vg 0 "mkcomposefs $a" "$MK" --from-file "$ASSETS/$a" "$T/small.img"
 done
-zcat "$ASSETS/config-with-hard-link.dump.gz" >"$T/config.dump"
+zcat "$ASSETS/config-with-hard-link.dump.gz" >"$T/config.dump" || { echo "$NAME: FAIL: zcat"; exit 1; }
 vg 0 "mkcomposefs config-with-hard-link (v0)" "$MK" --min-version=0 --max-version=0 \
     --from-file "$T/config.dump" "$T/config.img"
-zcat "$ASSETS/cs9-x86_64-developer.dump.gz" >"$T/big.dump"
+zcat "$ASSETS/cs9-x86_64-developer.dump.gz" >"$T/big.dump" || { echo "$NAME: FAIL: zcat"; exit 1; }
 vg 0 "mkcomposefs cs9-x86_64-developer" "$MK" --print-digest --from-file "$T/big.dump" "$T/big.img"
 for a in "$ASSETS"/should-fail-*.dump; do
     vg 1 "mkcomposefs $(basename "$a") (must fail)" "$MK" --from-file "$a" "$T/fail.img"
