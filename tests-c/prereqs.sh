@@ -67,7 +67,8 @@ fi
 if [ "${#problems[@]}" != 0 ]; then
     printf '%s\n' "${problems[@]}"
     # The last line is run-all.sh's skip reason.
-    echo "prerequisites incomplete: $(IFS=';'; echo "${problems[*]}")"
+    printf -v joined '%s; ' "${problems[@]}"
+    echo "prerequisites incomplete: ${joined%; }"
     exit 77
 fi
 echo "all prerequisites present"
