@@ -58,10 +58,11 @@ ROOT=$(cd "$(dirname "$0")" && pwd)
 CARGO=${CARGO:-cargo}
 cd "$ROOT"
 
-# The library's file version is the crate version (cargo pkgid prints
-# ...#composefs@X.Y.Z, or ...#X.Y.Z on older cargo); SONAME uses the major.
-version=$("$CARGO" pkgid --manifest-path "$ROOT/Cargo.toml")
-version=${version##*[#@]}
+# The library's file version is the crate version (the first version line
+# of Cargo.toml, in [package]; read directly, as cargo pkgid may need the
+# network to resolve dependencies); SONAME uses the major.
+version=$(sed -n '/^version = "/ { s/^version = "\(.*\)"$/\1/p; q; }' "$ROOT/Cargo.toml")
+[ -n "$version" ] || { echo "install.sh: no version in Cargo.toml" >&2; exit 1; }
 major=${version%%.*}
 target_dir=${CARGO_TARGET_DIR:-$ROOT/target}
 
