@@ -20,7 +20,10 @@ set -- --manifest-path "$src/Cargo.toml" --target-dir "$target"
 if [ -n "$registry" ]; then
     [ -d "$registry" ] || { echo "$0: cargo_registry $registry is not a directory" >&2; exit 1; }
     # Source replacement: every crates.io dependency comes from REGISTRY.
-    cat >"$out/cargo-offline.toml" <<EOF
+    # It lives in a CARGO_HOME of its own, so that cargo run by tests (cbindgen
+    # runs cargo metadata; see tests-c/dist-test.sh) finds it as well.
+    mkdir -p "$out/cargo-home"
+    cat >"$out/cargo-home/config.toml" <<EOF
 [source.crates-io]
 replace-with = "composefs-local"
 
@@ -30,7 +33,7 @@ directory = "$registry"
 [net]
 offline = true
 EOF
-    set -- --config "$out/cargo-offline.toml" "$@"
+    export CARGO_HOME=$out/cargo-home
 fi
 
 "$CARGO" build "$@"

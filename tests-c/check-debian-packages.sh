@@ -112,12 +112,14 @@ unshare --net chroot --userspec=4242:4242 "$R" env -i PATH=/usr/bin:/bin LC_ALL=
         dpkg-buildpackage -b -us -uc -rfakeroot' >"$W/build.log" 2>&1
 rc=$?
 build_secs=$((SECONDS - t))
+cp "$W/build.log" "$CACHE/last-build.log"
 if [ "$rc" != 0 ]; then
-    tail -n 60 "$W/build.log"
-    die "dpkg-buildpackage -b failed (exit $rc, ${build_secs} s)"
+    grep -E -A12 '^---- |^failures:|^Summary of Failures' "$W/build.log" | tail -n 80
+    tail -n 30 "$W/build.log"
+    die "dpkg-buildpackage -b failed (exit $rc, ${build_secs} s; log: $CACHE/last-build.log)"
 fi
 ok "dpkg-buildpackage -b as uid 4242 under fakeroot without network: ${build_secs} s"
-grep -E '^(Ok|Expected|Fail|Unexpected Pass|Skipped|Timeout) *:' "$W/build.log" | tr -s ' ' | paste -sd ' ' |
+grep -E '^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout): ' "$W/build.log" | tr -s ' ' | paste -sd ' ' |
     sed 's/^/meson test (dh_auto_test): /'
 grep -q 'dh_auto_test' "$W/build.log" || echo "note: dh_auto_test did not run (DEB_BUILD_OPTIONS=${LCFS_DEB_BUILD_OPTIONS:-})"
 

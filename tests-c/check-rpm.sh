@@ -70,7 +70,7 @@ check=--without=check
 t=$SECONDS
 # A fresh HOME: cargo sees no crates.io cache or configuration of this host.
 if unshare --net env HOME="$T" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" PATH="$PATH" rpmbuild -bb --nodeps "$check" \
-    --define "_topdir $T" --define 'debug_package %{nil}' "$SPEC" >"$T/build.log" 2>&1; then
+    --define "_topdir $T" --define 'debug_package %{nil}' --define '_docdir_fmt %%{NAME}' "$SPEC" >"$T/build.log" 2>&1; then
     ok "rpmbuild -bb offline: $((SECONDS - t)) s"
 else
     tail -n 40 "$T/build.log"
@@ -79,7 +79,9 @@ else
 fi
 
 # Expected lists: Fedora's split; man pages are those of man/ (compressed
-# by rpm's brp-compress); build-id links are rpm's, not the spec's.
+# by rpm's brp-compress); build-id links are rpm's, not the spec's. The
+# documentation directory is named as Fedora's rpm names it (_docdir_fmt
+# above; Debian's rpm appends the version).
 libdir=$(rpm --eval '%{_libdir}')
 pages=()
 for page in "$ROOT"/man/*.[1-8]; do
@@ -89,7 +91,7 @@ want() {
     case $1 in
     composefs)
         printf '%s\n' /usr/bin/composefs-info /usr/bin/mkcomposefs /usr/sbin/mount.composefs \
-            /usr/share/doc/composefs/README.md
+            /usr/share/doc/composefs /usr/share/doc/composefs/README.md
         for p in "${pages[@]}"; do echo "/usr/share/man/man${p##*.}/$p.gz"; done
         ;;
     composefs-libs)

@@ -8,8 +8,9 @@
 #
 # rust   cargo test: every Rust unit test, the tools' included; tests that
 #        mount skip themselves (LCFS_TEST_UNPRIVILEGED). With
-#        -Dcargo_registry cargo reads the same offline configuration as the
-#        build (cargo-offline.toml in the build directory).
+#        -Dcargo_registry cargo (and the cargo metadata cbindgen runs) reads
+#        the same offline configuration as the build (CARGO_HOME in the build
+#        directory).
 # c      compiles one C test against include/ and the built library, runs it.
 # check  runs one tests-c/check-*.sh that needs nothing from outside.
 # Exit 77 = skipped, with the reason as the last line.
@@ -20,8 +21,9 @@ export LCFS_TEST_UNPRIVILEGED=1
 SO_DIR=$LCFS_TARGET_DIR/$LCFS_PROFILE
 CC=${CC:-cc}
 
-cargo_args=()
-[ -f "$LCFS_BUILD_DIR/cargo-offline.toml" ] && cargo_args=(--config "$LCFS_BUILD_DIR/cargo-offline.toml")
+if [ -f "$LCFS_BUILD_DIR/cargo-home/config.toml" ]; then
+    export CARGO_HOME=$LCFS_BUILD_DIR/cargo-home
+fi
 
 # Programs linked with -lcomposefs load libcomposefs.so.1, which cargo does
 # not create: a private directory provides it.
@@ -35,7 +37,7 @@ libdir() {
 
 case ${1:-} in
 rust)
-    exec "${CARGO:-cargo}" "${cargo_args[@]}" test --manifest-path "$LCFS_ROOT/Cargo.toml" \
+    exec "${CARGO:-cargo}" test --manifest-path "$LCFS_ROOT/Cargo.toml" \
         --target-dir "$LCFS_TARGET_DIR"
     ;;
 c)
