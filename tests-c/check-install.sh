@@ -2,8 +2,10 @@
 # Proves the installation works for consumers:
 #  - install.sh lays out, under a staging DESTDIR, the real file
 #    libcomposefs.so.X.Y.Z (SONAME libcomposefs.so.1), the .so.1 and .so
-#    symlinks, the three headers and composefs.pc, for the default prefix,
-#    a multiarch libdir and an absolute libdir, and nothing else;
+#    symlinks, libcomposefs.a, the three headers, composefs.pc, the tools
+#    mkcomposefs and composefs-info (bindir) and mount.composefs (sbindir)
+#    and the man pages present in man/ (mandir/manN), for the default
+#    prefix, a multiarch libdir and absolute directories, and nothing else;
 #  - pkg-config resolves composefs from there (PKG_CONFIG_SYSROOT_DIR), and
 #    so does the Rust pkg-config crate;
 #  - the README's C example is identical to tests-c/example/example.c, which
@@ -30,17 +32,42 @@ multiarch=$("$CC" -print-multiarch 2>/dev/null || true)
 libsub=lib/${multiarch:-64}
 [ -n "$multiarch" ] || libsub=lib64
 
-# check_tree DESTDIR PREFIX LIBDIR INCLUDEDIR: the staged tree is exactly
-# what an installation with these directories must contain.
+# The man pages this tree has (others are not installed yet).
+pages=()
+for page in mkcomposefs.1 composefs-info.1 mount.composefs.8 composefs-dump.5; do
+    [ -f "$ROOT/man/$page" ] && pages+=("$page")
+done
+echo "man pages in man/: ${pages[*]:-none}"
+
+# check_tree DESTDIR PREFIX LIBDIR INCLUDEDIR BINDIR SBINDIR MANDIR: the
+# staged tree is exactly what an installation with these directories must
+# contain.
 check_tree() {
-    local d=$1 prefix=$2 libdir=$3 inc=$4 l h
+    local d=$1 prefix=$2 libdir=$3 inc=$4 bindir=$5 sbindir=$6 mandir=$7 l h p
     l=$d$libdir
     (cd "$d" && find . -mindepth 1 \( -type f -o -type l \) | sed 's|^\.||' | sort) >"$T/got"
-    printf '%s\n' "$libdir/libcomposefs.so" "$libdir/libcomposefs.so.$major" \
-        "$libdir/libcomposefs.so.$version" "$libdir/pkgconfig/composefs.pc" \
-        "$inc/libcomposefs/lcfs-erofs.h" "$inc/libcomposefs/lcfs-mount.h" \
-        "$inc/libcomposefs/lcfs-writer.h" | sort >"$T/want"
+    {
+        printf '%s\n' "$libdir/libcomposefs.so" "$libdir/libcomposefs.so.$major" \
+            "$libdir/libcomposefs.so.$version" "$libdir/libcomposefs.a" \
+            "$libdir/pkgconfig/composefs.pc" \
+            "$inc/libcomposefs/lcfs-erofs.h" "$inc/libcomposefs/lcfs-mount.h" \
+            "$inc/libcomposefs/lcfs-writer.h" "$bindir/mkcomposefs" "$bindir/composefs-info" \
+            "$sbindir/mount.composefs"
+        for p in "${pages[@]}"; do echo "$mandir/man${p##*.}/$p"; done
+    } | sort >"$T/want"
     diff -u "$T/want" "$T/got" || { bad "$d: unexpected file list"; return; }
+    for p in "$bindir/mkcomposefs" "$bindir/composefs-info" "$sbindir/mount.composefs"; do
+        if [ -f "$d$p" ] && [ ! -L "$d$p" ] && [ "$(stat -c %a "$d$p")" = 755 ] &&
+            [[ $(file -b "$d$p") == ELF*executable* ]]; then
+            :
+        else
+            bad "$p is not a real 0755 ELF executable"
+        fi
+    done
+    for p in "${pages[@]}"; do
+        cmp -s "$ROOT/man/$p" "$d$mandir/man${p##*.}/$p" || bad "$mandir/man${p##*.}/$p differs from man/$p"
+    done
+    [ "$(stat -c %a "$l/libcomposefs.a")" = 644 ] || bad "libcomposefs.a mode is not 0644"
     if [ -f "$l/libcomposefs.so.$version" ] && [ ! -L "$l/libcomposefs.so.$version" ] &&
         [ "$(readlink "$l/libcomposefs.so.$major")" = "libcomposefs.so.$version" ] &&
         [ "$(readlink "$l/libcomposefs.so")" = "libcomposefs.so.$major" ]; then
@@ -59,7 +86,10 @@ check_tree() {
     done
     printf '%s\n' "prefix=$prefix" "libdir=$libdir" "includedir=$inc" "" "Name: composefs" \
         "Description: Build, inspect and mount composefs images" "Version: $pc_version" \
-        'Libs: -L${libdir} -lcomposefs' 'Cflags: -I${includedir}' >"$T/pc"
+        'Libs: -L${libdir} -lcomposefs' \
+        "# libcomposefs.a needs what rustc's --print native-static-libs lists, less" \
+        '# -lgcc_s: the compiler driver adds the unwinder (libgcc_eh under -static).' \
+        'Libs.private: -lutil -lrt -lpthread -lm -ldl -lc' 'Cflags: -I${includedir}' >"$T/pc"
     if diff -u "$T/pc" "$l/pkgconfig/composefs.pc"; then
         ok "composefs.pc names $libdir and $inc"
     else
@@ -70,13 +100,15 @@ check_tree() {
 # 1. Three layouts.
 "$ROOT/install.sh" --prefix /usr --libdir "$libsub" --destdir "$T/a" >"$T/log" 2>&1 ||
     { cat "$T/log"; bad "install.sh --prefix /usr --libdir $libsub"; exit 1; }
-check_tree "$T/a" /usr "/usr/$libsub" /usr/include
+check_tree "$T/a" /usr "/usr/$libsub" /usr/include /usr/bin /usr/sbin /usr/share/man
 DESTDIR=$T/b "$ROOT/install.sh" --no-build >"$T/log" 2>&1 ||
     { cat "$T/log"; bad "install.sh with defaults"; exit 1; }
-check_tree "$T/b" /usr/local /usr/local/lib /usr/local/include
-"$ROOT/install.sh" --no-build --prefix=/opt/cfs --libdir=/opt/cfs/lib64 --destdir="$T/c" >"$T/log" 2>&1 ||
-    { cat "$T/log"; bad "install.sh with an absolute libdir"; exit 1; }
-check_tree "$T/c" /opt/cfs /opt/cfs/lib64 /opt/cfs/include
+check_tree "$T/b" /usr/local /usr/local/lib /usr/local/include /usr/local/bin /usr/local/sbin \
+    /usr/local/share/man
+"$ROOT/install.sh" --no-build --prefix=/opt/cfs --libdir=/opt/cfs/lib64 --bindir=/opt/b \
+    --sbindir=/opt/s --mandir=man --destdir="$T/c" >"$T/log" 2>&1 ||
+    { cat "$T/log"; bad "install.sh with absolute directories"; exit 1; }
+check_tree "$T/c" /opt/cfs /opt/cfs/lib64 /opt/cfs/include /opt/b /opt/s /opt/cfs/man
 
 # 2. pkg-config against the first layout; system .pc files are kept out.
 export PKG_CONFIG_SYSROOT_DIR=$T/a
@@ -127,11 +159,11 @@ unset PKG_CONFIG_SYSROOT_DIR PKG_CONFIG_LIBDIR PKG_CONFIG_PATH
 
 # 5. meson build + install must give the same tree as install.sh. It reuses
 # this tree's cargo target directory, so cargo has nothing to rebuild.
-if meson setup "$T/mb" "$ROOT" --prefix /usr --libdir "$libsub" \
+if meson setup "$T/mb" "$ROOT" --prefix /usr --libdir "$libsub" --sbindir sbin \
     -Dcargo_target_dir="$ROOT/target" >"$T/log" 2>&1 &&
     meson compile -C "$T/mb" >>"$T/log" 2>&1 &&
     DESTDIR=$T/m meson install -C "$T/mb" >>"$T/log" 2>&1; then
-    check_tree "$T/m" /usr "/usr/$libsub" /usr/include
+    check_tree "$T/m" /usr "/usr/$libsub" /usr/include /usr/bin /usr/sbin /usr/share/man
     listing() { (cd "$1" && find . -mindepth 1 -printf '%y %m %p %l\n' | sort); }
     if diff -u <(listing "$T/a") <(listing "$T/m") && diff -r --no-dereference "$T/a" "$T/m"; then
         ok "meson install and install.sh produce identical trees"

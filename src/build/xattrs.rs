@@ -45,7 +45,7 @@ pub(crate) fn read_into(
 /// The NUL-separated name list; retried if it grows between the calls.
 fn list(path: &CStr) -> Result<Vec<u8>> {
     loop {
-        let len = rustix::fs::listxattr_query(path)?;
+        let len = crate::sys::xattr_size::list_size(path)?;
         let mut buf = vec![0u8; len];
         match rustix::fs::listxattr(path, &mut buf[..]) {
             Ok(n) => {
@@ -60,7 +60,7 @@ fn list(path: &CStr) -> Result<Vec<u8>> {
 
 fn get(path: &CStr, key: &CStr) -> Result<Vec<u8>> {
     loop {
-        let len = rustix::fs::getxattr_query(path, key)?;
+        let len = crate::sys::xattr_size::value_size(path, key)?;
         let mut buf = vec![0u8; len];
         match rustix::fs::getxattr(path, key, &mut buf[..]) {
             Ok(n) => {

@@ -4,4 +4,5 @@ pub mod mmap;
 pub mod mount_attr;
 pub mod process;
 pub mod verity;
+pub mod xattr_size;
 pub mod xattrat;
