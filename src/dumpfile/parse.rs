@@ -313,15 +313,10 @@ impl Parser {
         }
         self.name.clear();
         self.name.extend_from_slice(name);
-        match node::add_child(&parent, node, as_cstr(&mut self.name)) {
-            Ok(()) => Ok(()),
-            Err(Error::AlreadyExists) => {
-                let mut m = msg("Path ", &self.path);
-                m.extend_from_slice(b" already exist");
-                Err(m)
-            }
-            Err(_) => Err(b"Can't add child".to_vec()),
-        }
+        // C means to say "Path ... already exist" for a taken name, but
+        // compares add_child's -1 with -EEXIST: every failure reads alike.
+        node::add_child(&parent, node, as_cstr(&mut self.name))
+            .map_err(|_| b"Can't add child".to_vec())
     }
 
     fn finish(self) -> std::result::Result<NodeRef, DumpError> {

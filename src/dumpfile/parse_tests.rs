@@ -279,7 +279,7 @@ fn tree_errors() {
         err(&with_root(
             "/f 0 100644 1 0 0 0 0.0 - - -\n/f 0 100644 1 0 0 0 0.0 - - -\n"
         )),
-        "Path /f already exist"
+        "Can't add child"
     );
 }
 
