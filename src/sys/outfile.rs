@@ -10,7 +10,7 @@
 use std::ffi::{CStr, CString};
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use rustix::fs::{Mode, OFlags, CWD};
+use rustix::fs::{AtFlags, Mode, OFlags, CWD};
 use rustix::io::Errno;
 
 use crate::error::{Error, Result};
@@ -29,25 +29,24 @@ impl OutFile {
                 if st.st_mode & libc::S_IFMT != libc::S_IFREG {
                     return Ok(OutFile { fd, replace: None });
                 }
-                // Written through a symlink in C: replace what it points to.
-                let os =
-                    <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(path.to_bytes());
-                let real = std::fs::canonicalize(os)
-                    .map(|p| p.into_os_string())
-                    .ok()
-                    .and_then(|p| CString::new(std::os::unix::ffi::OsStringExt::into_vec(p)).ok())
-                    .unwrap_or_else(|| path.to_owned());
-                Some((real, st, fd))
+                // A symlink (such as /proc/self/fd/N handed in by a
+                // sandboxing caller) or a file with other hardlinks must
+                // stay the same file: written in place, as C does.
+                let is_link = rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+                    .map_or(true, |l| l.st_mode & libc::S_IFMT == libc::S_IFLNK);
+                if is_link || st.st_nlink > 1 {
+                    rustix::fs::ftruncate(&fd, 0)?;
+                    return Ok(OutFile { fd, replace: None });
+                }
+                Some((st, fd))
             }
             Err(Errno::NOENT) => None,
             Err(e) => return Err(e.into()),
         };
-        let target = dest
-            .as_ref()
-            .map_or_else(|| path.to_owned(), |(p, _, _)| p.clone());
+        let target = path.to_owned();
         match create_temp(&target) {
             Ok((tmp, fd)) => {
-                if let Some((_, st, _)) = &dest {
+                if let Some((st, _)) = &dest {
                     // The replacement keeps the old file's permissions and,
                     // where allowed, its owner (C truncates it in place).
                     let _ = rustix::fs::fchmod(&fd, Mode::from_raw_mode(st.st_mode & 0o7777));
@@ -65,7 +64,7 @@ impl OutFile {
             Err(e) => match dest {
                 // The file is writable but its directory is not: the only
                 // way left is C's, truncating in place.
-                Some((_, _, fd)) => {
+                Some((_, fd)) => {
                     rustix::fs::ftruncate(&fd, 0)?;
                     Ok(OutFile { fd, replace: None })
                 }
@@ -157,7 +156,7 @@ fn create_temp(path: &CStr) -> Result<(CString, OwnedFd)> {
 /// Whether `path` names a symlink (for tests).
 #[cfg(test)]
 fn is_symlink(path: &CStr) -> bool {
-    rustix::fs::statat(CWD, path, rustix::fs::AtFlags::SYMLINK_NOFOLLOW)
+    rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
         .map(|st| st.st_mode & libc::S_IFMT == libc::S_IFLNK)
         .unwrap_or(false)
 }
@@ -198,7 +197,7 @@ mod tests {
             std::fs::metadata(&f).unwrap().permissions().mode() & 0o777,
             0o640
         );
-        // A new file, and a symlink to one: the link stays a link.
+        // A new file, and a symlink to one: written in place.
         let g = d.join("new");
         let out = OutFile::open(&c(&g)).unwrap();
         out.write_all(b"x").unwrap();
@@ -209,6 +208,12 @@ mod tests {
         out.commit().unwrap();
         assert!(is_symlink(&c(&d.join("link"))));
         assert_eq!(std::fs::read(&g).unwrap(), b"via link");
+        // A hardlinked output stays one file with its links.
+        std::fs::hard_link(&g, d.join("hl")).unwrap();
+        let out = OutFile::open(&c(&g)).unwrap();
+        out.write_all(b"both").unwrap();
+        out.commit().unwrap();
+        assert_eq!(std::fs::read(d.join("hl")).unwrap(), b"both");
         std::fs::remove_dir_all(&d).unwrap();
     }
 
