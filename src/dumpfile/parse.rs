@@ -110,7 +110,9 @@ impl Parser {
 
     fn line(&mut self, line: &[u8]) -> std::result::Result<(), Vec<u8>> {
         // C reads lines as C strings in places, so a NUL is refused up front.
-        if let Some(off) = line.iter().position(|&b| b == 0) {
+        // (`contains` is a memchr; the position is only wanted for the message.)
+        if line.contains(&0) {
+            let off = line.iter().position(|&b| b == 0).unwrap_or_default();
             return Err(msg(
                 &format!("Invalid embedded NUL character at position {off}"),
                 b"",
