@@ -3,5 +3,6 @@ pub mod loopdev;
 pub mod mmap;
 pub mod mount_attr;
 pub mod process;
+pub mod statat;
 pub mod verity;
 pub mod xattrat;
