@@ -4,6 +4,7 @@ pub mod mmap;
 pub mod mount_attr;
 pub mod outfile;
 pub mod process;
+pub mod statat;
 pub mod verity;
 pub mod xattr_size;
 pub mod xattrat;
