@@ -9,8 +9,10 @@ pub mod erofs;
 pub mod error;
 pub mod ffi;
 pub mod fsverity;
+pub mod jobs;
 pub mod mount;
 pub mod node;
+pub mod store;
 pub mod sys;
 pub mod tools;
 

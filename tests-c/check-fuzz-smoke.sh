@@ -1,5 +1,6 @@
 #!/bin/bash
-# Builds the cargo-fuzz targets in fuzz/ and runs each one briefly on its
+# Builds the cargo-fuzz targets in fuzz/ (read_image, write_roundtrip,
+# parse_dump: every target `cargo fuzz list` names) and runs each briefly on its
 # committed seeds (fuzz/seeds/<target>), failing on any crash, panic or
 # timeout. LCFS_FUZZ_SECONDS sets the time per target (default 45).
 #

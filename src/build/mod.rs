@@ -4,6 +4,7 @@
 //! spread over all cores.
 
 mod content;
+pub mod digests;
 mod pool;
 mod walk;
 mod xattrs;
@@ -15,6 +16,8 @@ use rustix::fs::{AtFlags, FileType};
 
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeRef};
+#[cfg(test)]
+pub(crate) use content::digest_path;
 pub use content::set_from_content;
 pub use walk::{build, BuildError};
 
