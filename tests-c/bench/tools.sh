@@ -22,7 +22,8 @@
 #
 # Environment: LCFS_TOOLS_DIR (our tools; default: cargo build --release in
 # this tree, target/release), LCFS_BENCH_DIR (inputs and scratch; default
-# /var/tmp/cfs-bench), BENCH_PY_DIR (default /usr/lib/python3).
+# /var/tmp/cfs-bench), BENCH_PY_DIR (default /usr/lib/python3), BENCH_CASES
+# (a subset of the case names, space-separated).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -79,7 +80,9 @@ run() {
         { echo "tools.sh: $side $case failed" >&2; exit 1; }
     awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$WORK/time" >>"$WORK/$side.$case.times"
     if [ "$case" = store-py ]; then
-        (cd "$WORK/store" && find . -printf '%P %y %m %s\n' | LC_ALL=C sort &&
+        # Names, types, modes, file sizes and contents (a directory's size
+        # is the filesystem's business).
+        (cd "$WORK/store" && find . -printf '%P %y %m\n' -type f -printf '%P %s\n' | LC_ALL=C sort &&
             find . -type f -print0 | LC_ALL=C sort -z | xargs -0r sha256sum) >"$out.store"
     fi
 }
@@ -93,7 +96,7 @@ same() {
     done
 }
 
-CASES=(mk-f36 store-py info-f36)
+CASES=(${BENCH_CASES:-mk-f36 store-py info-f36})
 rm -f "$WORK"/*.times
 for ((r = 1; r <= ROUNDS; r++)); do
     for c in "${CASES[@]}"; do
