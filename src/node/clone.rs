@@ -16,7 +16,7 @@ pub fn clone_node(node: &NodeRef) -> NodeRef {
     data.payload = src.payload.clone();
     data.content = src.content.clone();
     data.xattrs = src.xattrs.clone_entries();
-    data.digest = src.digest;
+    data.digest = src.digest.clone();
     data.inode = src.inode;
     Node::with_data(data)
 }

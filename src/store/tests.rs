@@ -67,7 +67,7 @@ fn objects_named_by_digest_once_readable_by_all() {
     s.file("src/sub/b", &big); // same content: one object
     s.file("src/c", b"tiny"); // inline: no object
     s.file("src/empty", b"");
-    s.file("src/d", &vec![1u8; 100]);
+    s.file("src/d", &[1u8; 100]);
     let objs = objects(&s.path("src"));
     assert_eq!(objs.len(), 2);
     let store = s.path("store/deeper");
@@ -92,7 +92,7 @@ fn objects_named_by_digest_once_readable_by_all() {
 #[test]
 fn existing_objects_are_kept() {
     let s = Scratch::new("keep");
-    s.file("src/a", &vec![3u8; 5000]);
+    s.file("src/a", &[3u8; 5000]);
     let objs = objects(&s.path("src"));
     let payload = objs[0].1.to_str().unwrap().to_owned();
     s.file(&format!("store/{payload}"), b"already here");
@@ -106,7 +106,7 @@ fn existing_objects_are_kept() {
 #[test]
 fn errors_like_c() {
     let s = Scratch::new("errors");
-    s.file("src/a", &vec![3u8; 5000]);
+    s.file("src/a", &[3u8; 5000]);
     let objs = objects(&s.path("src"));
     // A file where the store's directory should be.
     s.file("notadir", b"");
@@ -120,7 +120,7 @@ fn errors_like_c() {
         fill(&s.path("store"), &objs, 2),
         Err(Error::Os(libc::ENOENT))
     );
-    let left: Vec<_> = std::fs::read_dir(s.0.join("store")).unwrap().collect();
+    let left = listing(&s.0.join("store"));
     assert_eq!(left.len(), 1, "only the xx directory: {left:?}");
 }
 

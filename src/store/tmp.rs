@@ -1,6 +1,8 @@
-//! Objects written under a temporary name in the store's top directory
-//! (".tmpXXXXXX", as C's mkostemp), renamed into place once durable and
-//! removed if never published.
+//! Objects written under a temporary name (".tmpXXXXXX", as C's
+//! mkostemp) beside their final name, renamed into place once durable and
+//! removed if never published. (C writes them in the store's top
+//! directory, one at a time; many at once there would leave it a large
+//! directory for good.)
 
 use std::ffi::{CStr, CString};
 use std::os::fd::{BorrowedFd, OwnedFd};
@@ -46,13 +48,14 @@ fn suffix(attempt: u64) -> [u8; 6] {
 }
 
 impl TempObject {
-    /// A new empty file (mode 0600) in the store directory, for `dest`.
-    pub fn create(store: &[u8], dest: CString) -> Result<TempObject> {
+    /// A new empty file (mode 0600) in the directory of `dest`.
+    pub fn create(dest: CString) -> Result<TempObject> {
+        let d = dest.as_bytes();
+        let dir = &d[..d.iter().rposition(|&b| b == b'/').unwrap_or(0)];
         for attempt in 0..100 {
             let mut name = b".tmp".to_vec();
             name.extend_from_slice(&suffix(attempt));
-            let path =
-                CString::new(join_c_path(store, &name)).map_err(|_| Error::InvalidArgument)?;
+            let path = CString::new(join_c_path(dir, &name)).map_err(|_| Error::InvalidArgument)?;
             match rustix::fs::openat(
                 CWD,
                 path.as_c_str(),

@@ -52,9 +52,19 @@ const LONGOPTS: &[LongOpt] = &[
 const DEFAULT_VERSION_MIN: i64 = 0;
 const DEFAULT_VERSION_MAX: i64 = 1;
 
+/// Text on stderr; a failed write is ignored, as C's fprintf's is
+/// (eprint! would panic).
+fn say(text: &str) {
+    let _ = std::io::stderr().write_all(text.as_bytes());
+}
+
+fn say_bytes(text: &[u8]) {
+    let _ = std::io::stderr().write_all(text);
+}
+
 fn usage(bin: &str) {
     let cpus = crate::jobs::cpu_count();
-    eprint!(
+    say(&format!(
         "Usage: {bin} [OPTIONS] SOURCE IMAGE\n\
          Options:\n\
         \x20 --digest-store=PATH   Store content files in this directory\n\
@@ -68,7 +78,7 @@ fn usage(bin: &str) {
         \x20 --min-version=N       Use this minimal format version (default={DEFAULT_VERSION_MIN})\n\
         \x20 --max-version=N       Use this maxium format version (default={DEFAULT_VERSION_MAX})\n\
         \x20 --threads=N           Use this to override the default number of threads used to calculate digest and copy files (default={cpus})\n"
-    );
+    ));
 }
 
 /// glibc `strtol(s, &end, 10)` where C then requires `*s && !*end`.
@@ -155,7 +165,6 @@ fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
     let mut g = Getopt::new(args, c":CR", LONGOPTS);
     for p in g.by_ref() {
         let arg = p.arg.unwrap_or_default();
-        let arg_text = String::from_utf8_lossy(&arg).into_owned();
         match p.val {
             OPT_USE_EPOCH => o.buildflags |= flags::USE_EPOCH,
             OPT_SKIP_XATTRS => o.buildflags |= flags::SKIP_XATTRS,
@@ -176,7 +185,9 @@ fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
                     } else {
                         "max"
                     };
-                    eprintln!("Invalid {which} version {arg_text}");
+                    say_bytes(
+                        &[format!("Invalid {which} version ").as_bytes(), &arg, b"\n"].concat(),
+                    );
                     return Err(1);
                 };
                 if p.val == OPT_MIN_VERSION {
@@ -187,19 +198,19 @@ fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
             }
             OPT_THREADS => {
                 let Some(v) = strtol(&arg) else {
-                    eprintln!("Invalid threads count {arg_text}");
+                    say_bytes(&[&b"Invalid threads count "[..], &arg, b"\n"].concat());
                     return Err(1);
                 };
                 // C keeps the count in an int.
                 let v = v as i32;
                 if v <= 0 {
-                    eprintln!("Invalid threads count {v}");
+                    say(&format!("Invalid threads count {v}\n"));
                     return Err(1);
                 }
                 o.threads = v as usize;
             }
             v if v == i32::from(b':') => {
-                eprintln!("option needs a value");
+                say(concat!("option needs a value", "\n"));
                 return Err(1);
             }
             _ => {
@@ -215,7 +226,7 @@ fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
     let rest = g.operands();
     drop(g);
     let Some(src) = rest.first() else {
-        eprintln!("No source path specified");
+        say(concat!("No source path specified", "\n"));
         usage(bin);
         return Err(1);
     };
@@ -225,20 +236,23 @@ fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
         return Err(1);
     }
     if rest.len() > 2 {
-        eprintln!("Too many arguments");
+        say(concat!("Too many arguments", "\n"));
         usage(bin);
         return Err(1);
     }
     match (rest.get(1), o.print_digest_only) {
         (None, false) => {
-            eprintln!("No destination path specified");
+            say(concat!("No destination path specified", "\n"));
             usage(bin);
             return Err(1);
         }
         (Some(out), false) => o.out = Some(out.as_bytes().to_vec()),
         (None, true) => {}
         (Some(_), true) => {
-            eprintln!("Cannot specify destination path with --print-digest-only");
+            say(concat!(
+                "Cannot specify destination path with --print-digest-only",
+                "\n"
+            ));
             usage(bin);
             return Err(1);
         }
@@ -312,8 +326,20 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         }
     };
     if let Some(d) = digest {
-        let hex: String = d.iter().map(|b| format!("{b:02x}")).collect();
-        println!("{hex}");
+        let mut line: String = d.iter().map(|b| format!("{b:02x}")).collect();
+        line.push('\n');
+        // C ignores a failed printf and exits 0 without the digest the
+        // caller asked for; that is refused here.
+        let mut so = std::io::stdout().lock();
+        if let Err(e) = so.write_all(line.as_bytes()).and_then(|()| so.flush()) {
+            drop(so);
+            err_bytes(
+                &bin,
+                b"cannot write digest",
+                e.raw_os_error().unwrap_or(libc::EIO),
+            );
+            return 1;
+        }
     }
     if let Some(f) = out {
         if let Err(e) = f.commit() {
@@ -321,6 +347,9 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
             return 1;
         }
     }
+    // The process ends here: tearing down a tree of a million nodes one
+    // by one would only cost time.
+    std::mem::forget(root);
     0
 }
 

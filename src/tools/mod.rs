@@ -43,13 +43,18 @@ pub fn short_name(args: &[OsString]) -> String {
 /// `errx(3)`: "name: message" on stderr.
 pub fn errx_msg(name: &str, msg: impl Display) {
     let _ = std::io::stdout().flush();
-    eprintln!("{name}: {msg}");
+    // Ignored on failure, as C's err(3) does (eprintln! would panic).
+    let _ = writeln!(std::io::stderr(), "{name}: {msg}");
 }
 
 /// `err(3)`: "name: message: strerror(errno)" on stderr.
 pub fn err_msg(name: &str, msg: impl Display, errno: i32) {
     let _ = std::io::stdout().flush();
-    eprintln!("{name}: {msg}: {}", process::strerror(errno));
+    let _ = writeln!(
+        std::io::stderr(),
+        "{name}: {msg}: {}",
+        process::strerror(errno)
+    );
 }
 
 #[cfg(test)]
