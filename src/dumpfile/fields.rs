@@ -31,7 +31,7 @@ fn hexdigit(c: u8) -> Option<u8> {
 
 /// Appends the unescaped `text` to `out` (cleared first). Known escapes:
 /// `\\ \n \r \t \xHH`.
-pub fn unescape_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Vec<u8>> {
+pub fn unescape_into(text: &[u8], out: &mut Vec<u8>) -> std::result::Result<(), Vec<u8>> {
     out.clear();
     if !text.contains(&b'\\') {
         out.extend_from_slice(text);
@@ -76,7 +76,10 @@ pub fn unescape_into(text: &[u8], out: &mut Vec<u8>) -> Result<(), Vec<u8>> {
 }
 
 /// Like [`unescape_into`], but a lone `-` means "no value" (Ok(false)).
-pub fn unescape_optional_into(text: &[u8], out: &mut Vec<u8>) -> Result<bool, Vec<u8>> {
+pub fn unescape_optional_into(
+    text: &[u8],
+    out: &mut Vec<u8>,
+) -> std::result::Result<bool, Vec<u8>> {
     if text == b"-" {
         out.clear();
         return Ok(false);
@@ -97,7 +100,7 @@ pub fn c_str_part(s: &[u8]) -> &[u8] {
 /// white space, a sign (a minus negates modulo 2^64), digits of `base`
 /// (8 or 10), saturating at u64::MAX. Anything left over, or an empty
 /// field, is the error "Invalid integer FIELD".
-pub fn parse_int(field: &[u8], base: u32) -> Result<u64, Vec<u8>> {
+pub fn parse_int(field: &[u8], base: u32) -> std::result::Result<u64, Vec<u8>> {
     let bad = || {
         let mut m = b"Invalid integer ".to_vec();
         m.extend_from_slice(field);

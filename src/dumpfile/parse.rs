@@ -90,8 +90,6 @@ struct Parser {
     value: Vec<u8>,
 }
 
-type LineResult = std::result::Result<(), Vec<u8>>;
-
 impl Parser {
     fn new(strict: bool) -> Parser {
         Parser {
@@ -110,9 +108,11 @@ impl Parser {
         }
     }
 
-    fn line(&mut self, line: &[u8]) -> LineResult {
+    fn line(&mut self, line: &[u8]) -> std::result::Result<(), Vec<u8>> {
         // C reads lines as C strings in places, so a NUL is refused up front.
-        if let Some(off) = line.iter().position(|&b| b == 0) {
+        // (`contains` is a memchr; the position is only wanted for the message.)
+        if line.contains(&0) {
+            let off = line.iter().position(|&b| b == 0).unwrap_or_default();
             return Err(msg(
                 &format!("Invalid embedded NUL character at position {off}"),
                 b"",
@@ -271,7 +271,7 @@ impl Parser {
     }
 
     /// C's `tree_add_node` for the path in `self.path`.
-    fn add_to_tree(&mut self, node: &NodeRef, is_dir: bool) -> LineResult {
+    fn add_to_tree(&mut self, node: &NodeRef, is_dir: bool) -> std::result::Result<(), Vec<u8>> {
         let path = &self.path[..];
         if path == b"/" {
             if !is_dir {

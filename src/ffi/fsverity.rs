@@ -147,19 +147,10 @@ pub unsafe extern "C" fn lcfs_fd_get_fsverity(digest: *mut u8, fd: c_int) -> c_i
         Ok(b) => b,
         Err(e) => return neg_errno(e),
     };
-    let d = match fsverity::measure_fd(bfd) {
+    let d = match fsverity::measure_or_compute(bfd) {
         Ok(d) => d,
-        Err(e) if fsverity::is_unmeasurable(e) => {
-            // No kernel digest: hash the whole file ourselves. As in C, a
-            // failed seek is -errno but a failed read is -1 with ENODATA.
-            if let Err(e) = fsverity::rewind_fd(bfd) {
-                return neg_errno(e);
-            }
-            match fsverity::digest_from_fd_threaded(bfd) {
-                Ok(d) => d,
-                Err(_) => return fail(Error::NoData),
-            }
-        }
+        // C sets errno to ENODATA for a failed read but returns -1.
+        Err(Error::NoData) => return fail(Error::NoData),
         Err(e) => return neg_errno(e),
     };
     // SAFETY: digest is non-NULL with room for 32 bytes.

@@ -5,11 +5,9 @@ use std::ffi::{c_char, c_int, CStr};
 
 use super::image::lcfs_read_options_s;
 use super::{borrow_bytes, fail, fail_null, give_node, lcfs_node_s};
-use crate::erofs::format::LCFS_HEADER_SIZE;
-use crate::erofs::read::{header_version, load_image};
+use crate::erofs::read::{self, load_image};
 use crate::error::{Error, Result};
 use crate::node::NodeRef;
-use crate::sys::mmap::{file_size_and_mode, Mapping};
 
 /// Options as the non-`_ext` entry points pass them: all zero.
 fn no_options() -> lcfs_read_options_s {
@@ -101,11 +99,7 @@ pub unsafe extern "C" fn lcfs_load_node_from_image_ext(
 /// # Safety
 /// `opts` as for `lcfs_load_node_from_image_ext`.
 unsafe fn load_fd(fd: c_int, opts: *const lcfs_read_options_s) -> Result<NodeRef> {
-    let (size, _) = file_size_and_mode(fd)?;
-    let map = Mapping::map_file(
-        fd,
-        usize::try_from(size).map_err(|_| Error::InvalidArgument)?,
-    )?;
+    let map = read::map_fd(fd)?;
     // SAFETY: the mapping is valid for its length while `map` lives.
     unsafe { load_ext(map.bytes().as_ptr(), map.bytes().len(), opts) }
 }
@@ -131,22 +125,11 @@ pub unsafe extern "C" fn lcfs_load_node_from_fd_ext(
     to_node_ptr(unsafe { load_fd(fd, opts) })
 }
 
-fn version_from_fd(fd: c_int) -> Result<u32> {
-    let map = Mapping::map_file(fd, LCFS_HEADER_SIZE)?;
-    // An empty regular file maps, but touching the page would fault (C
-    // crashes there); its header is all zeros, so it is not an image.
-    let (size, mode) = file_size_and_mode(fd)?;
-    if mode & libc::S_IFMT == libc::S_IFREG && size == 0 {
-        return Err(Error::InvalidArgument);
-    }
-    header_version(map.bytes())
-}
-
 /// # Safety
 /// `fd` is any integer; the header is mapped, the offset never moves.
 #[no_mangle]
 pub unsafe extern "C" fn lcfs_version_from_fd(fd: c_int) -> c_int {
-    match version_from_fd(fd) {
+    match read::version_from_fd(fd) {
         Ok(v) => v as c_int,
         Err(e) => fail(e),
     }

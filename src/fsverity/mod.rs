@@ -127,6 +127,19 @@ pub fn is_unmeasurable(e: Error) -> bool {
     e.errno() == libc::ENOTTY
 }
 
+/// `lcfs_fd_get_fsverity`: the kernel's digest of `fd`, or where it has
+/// none, the digest computed here from the whole file. As in C, a failed
+/// rewind is its errno but a failed read is ENODATA.
+pub fn measure_or_compute(fd: BorrowedFd<'_>) -> Result<[u8; DIGEST_SIZE]> {
+    match measure_fd(fd) {
+        Err(e) if is_unmeasurable(e) => {
+            rewind_fd(fd)?;
+            digest_from_fd_threaded(fd).map_err(|_| Error::NoData)
+        }
+        r => r,
+    }
+}
+
 /// Enables fs-verity on `fd` with this module's parameters (SHA-256, 4 KiB
 /// blocks, no salt, no signature). Errors are the kernel's, unchanged.
 pub fn enable_fd(fd: BorrowedFd<'_>) -> Result<()> {

@@ -138,3 +138,26 @@ fn plain_copy_fallback() {
     // The source's offset was at its end: copy_data still copies it all.
     assert_eq!(std::fs::read(s.0.join("out2")).unwrap(), data);
 }
+
+#[test]
+fn concurrent_fills_of_one_store() {
+    let s = Scratch::new("concurrent");
+    for i in 0..20u8 {
+        s.file(&format!("src/f{i}"), &vec![i; 10_000]);
+    }
+    let objs = objects(&s.path("src"));
+    let store = s.path("store");
+    // Several runs at once, all adding the same objects.
+    std::thread::scope(|sc| {
+        for _ in 0..4 {
+            sc.spawn(|| fill(&store, &objs, 3).unwrap());
+        }
+    });
+    let got = listing(&s.0.join("store"));
+    assert!(got.iter().all(|(n, _, _)| !n.contains(".tmp")), "{got:?}");
+    let files: Vec<_> = got.iter().filter(|(_, _, d)| !d.is_empty()).collect();
+    assert_eq!(files.len(), 20);
+    assert!(files
+        .iter()
+        .all(|(_, m, d)| *m == 0o644 && d.len() == 10_000));
+}

@@ -51,6 +51,9 @@ pub struct Getopt {
     argv: Vec<*mut c_char>,
     short: CString,
     longopts: Vec<libc::option>,
+    /// Plain `getopt(3)`: no long options at all, so "--foo" is parsed as
+    /// the short option '-' (as C programs that call getopt see it).
+    plain: bool,
 }
 
 impl Getopt {
@@ -101,7 +104,15 @@ impl Getopt {
             argv,
             short: short.to_owned(),
             longopts,
+            plain: false,
         }
+    }
+
+    /// Prepares plain `getopt(3)` parsing of `args` with `short` only.
+    pub fn short_only(args: Vec<OsString>, short: &CStr) -> Getopt {
+        let mut g = Getopt::new(args, short, &[]);
+        g.plain = true;
+        g
     }
 
     /// The arguments left after the options (argv from `optind`), in the
@@ -133,13 +144,17 @@ impl Iterator for Getopt {
         // NUL-terminated strings (glibc may permute the pointers, which we
         // own); the option table ends with a zero entry; LOCK is held.
         unsafe {
-            let r = libc::getopt_long(
-                argc,
-                self.argv.as_mut_ptr(),
-                self.short.as_ptr(),
-                self.longopts.as_ptr(),
-                std::ptr::null_mut(),
-            );
+            let r = if self.plain {
+                libc::getopt(argc, self.argv.as_mut_ptr(), self.short.as_ptr())
+            } else {
+                libc::getopt_long(
+                    argc,
+                    self.argv.as_mut_ptr(),
+                    self.short.as_ptr(),
+                    self.longopts.as_ptr(),
+                    std::ptr::null_mut(),
+                )
+            };
             if r == -1 {
                 return None;
             }
@@ -218,6 +233,22 @@ mod tests {
         let (seen, ops) = all(&["x", "--print-digest", "--", "--threads"]);
         assert_eq!(seen, vec![(1, None)]);
         assert_eq!(ops, args(&["--threads"]));
+    }
+
+    #[test]
+    fn plain_getopt_has_no_long_options() {
+        let mut g = Getopt::short_only(args(&["x", "--t", "-tv", "a", "-o", "b", "c"]), c"ht:o:");
+        let seen: Vec<(i32, Option<Vec<u8>>)> = g.by_ref().map(|p| (p.val, p.arg)).collect();
+        assert_eq!(
+            seen,
+            vec![
+                // "--t" is '-' (unknown), then 't' taking the next word.
+                (b'?' as i32, None),
+                (b't' as i32, Some(b"-tv".to_vec())),
+                (b'o' as i32, Some(b"b".to_vec())),
+            ]
+        );
+        assert_eq!(g.operands(), args(&["a", "c"]));
     }
 
     #[test]

@@ -4,5 +4,6 @@ pub mod mmap;
 pub mod mount_attr;
 pub mod outfile;
 pub mod process;
+pub mod statat;
 pub mod verity;
 pub mod xattrat;

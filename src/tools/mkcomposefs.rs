@@ -147,7 +147,7 @@ struct Options {
 }
 
 /// Parses the command line; Err is the exit status after C's messages.
-fn parse_args(args: Vec<OsString>, bin: &str) -> Result<Options, ExitCode> {
+fn parse_args(args: Vec<OsString>, bin: &str) -> std::result::Result<Options, ExitCode> {
     let mut o = Options {
         // Digests are always computed and files referenced by digest.
         buildflags: flags::COMPUTE_DIGEST | flags::BY_DIGEST,
@@ -353,7 +353,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     0
 }
 
-fn from_dump(bin: &str, src: &[u8]) -> Result<NodeRef, ()> {
+fn from_dump(bin: &str, src: &[u8]) -> std::result::Result<NodeRef, ()> {
     let strict = std::env::var_os("CFS_PARSE_STRICT").is_some();
     let parsed = if src == b"-" {
         parse(std::io::stdin().lock(), strict)
@@ -376,7 +376,7 @@ fn from_dump(bin: &str, src: &[u8]) -> Result<NodeRef, ()> {
     })
 }
 
-fn from_dir(bin: &str, o: &Options) -> Result<NodeRef, ()> {
+fn from_dir(bin: &str, o: &Options) -> std::result::Result<NodeRef, ()> {
     // As C: the walk reads no file content; digests (and small inline
     // content) come after, from every regular file by path, in parallel.
     let walk_flags =

@@ -6,6 +6,7 @@
 //! nodes, which also ends any directory cycle in a malformed image.
 
 mod dir;
+mod file;
 mod image;
 mod inode;
 mod seen;
@@ -22,6 +23,7 @@ use std::sync::{Arc, Weak};
 use crate::error::{Error, Result};
 use crate::node::{Node, NodeData, NodeRef, MAX_NAME_LENGTH};
 use dir::DirCursor;
+pub use file::{load_fd, map_fd, version_from_fd};
 pub use image::header_version;
 use image::Image;
 use inode::Decoded;
