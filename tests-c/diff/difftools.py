@@ -30,6 +30,7 @@ Usage: difftools.py --c DIR --ours DIR --src UPSTREAM_SRC --work DIR
                     [--scale N] [--first S] [--only GROUP,...] [--case SUBSTR] [-v]
 --scale multiplies the number of random seeds (1 = the CI set).
 Prints one line per mismatch and a summary; exits 1 on any mismatch.
+LCFS_DIFF_KEEP=DIR keeps a copy of each mismatching case's scratch directory.
 """
 
 import argparse
@@ -83,6 +84,48 @@ def unstable(case, runner, c, o):
     return None
 
 
+def past_eof(case, runner, c, o):
+    """C loaded an image shorter than its superblock says by reading past the
+    end of the file (memory it does not own: an ELF header can show up as
+    file content) and reported success; ours refuses it. The difference is
+    the intended one if, given the same file zero-padded to the size its
+    superblock declares, C and ours answer exactly alike."""
+    pad = getattr(case, "pad", None)
+    if pad is None or c.rc != 0 or o.rc != 1 or b"Failed to load" not in o.stderr:
+        return None
+    name, data = pad
+    if len(data) < 1064:
+        return None
+    blkbits = data[1036]
+    blocks = int.from_bytes(data[1060:1064], "little")
+    want = blocks << blkbits if 9 <= blkbits <= 16 else 0
+    if want <= len(data) or want > 256 << 20:
+        return None
+    padded = data + b"\0" * (want - len(data))
+
+    def setup(run):
+        with open(os.path.join(run, name), "wb") as f:
+            f.write(padded)
+    case2 = Case(case.group, case.label, case.tool, case.args, setup=setup, out=case.out)
+    c2, o2 = runner.run(case2, "c"), runner.run(case2, "ours")
+    if compare(case2, c2, o2) is None:
+        return ("intended", "c-reads-past-eof")
+    return None
+
+
+def _stdout_error(case, c, o):
+    """C exits 0 although its output could not be written to stdout (a full
+    disk); ours reports the write error and exits 1."""
+    return (case.out == "@STDOUT-FULL@" and c.rc == 0 and o.rc == 1 and o.stdout == c.stdout
+            and o.stderr.endswith(b": No space left on device\n") and o.files == c.files)
+
+
+def _huge_threads(case, c, o):
+    """--threads beyond what the system can start: C fails with EAGAIN."""
+    return (any(a.startswith("--threads") for a in case.args) and c.rc == 1 and o.rc == 0
+            and c.stderr.endswith(b"error computing digest: Resource temporarily unavailable\n"))
+
+
 INTENDED = {
     "no-partial-image": (
         "mkcomposefs/composefs-dump never leave a partial or empty image at the "
@@ -93,6 +136,21 @@ INTENDED = {
         "on this corrupt image C's output changes from run to run (it reads "
         "memory it does not own); ours answers the same every time",
         None),
+    "c-reads-past-eof": (
+        "C loads an image shorter than its superblock says by reading past the end "
+        "of the file (memory it does not own) and reports success; ours refuses it "
+        "with EINVAL (checked per case: on the file zero-padded to its declared "
+        "size C and ours answer identically)",
+        None),
+    "stdout-write-error": (
+        "C exits 0 when stdout cannot take its output (ENOSPC on /dev/full); ours "
+        "reports the write error and exits 1 (README: 'Digest not printed')",
+        _stdout_error),
+    "huge-threads": (
+        "C starts --threads threads (cut to an int) and fails with EAGAIN past the "
+        "system's limit; ours never starts more threads than it has work for "
+        "(README: 'Huge --threads')",
+        _huge_threads),
     "c-crash": (
         "C crashes (signal) on this input; ours must exit 1 with a message instead",
         _c_crashed),
@@ -624,9 +682,11 @@ def read_cases(fx, label, data, name):
         with open(os.path.join(run, name), "wb") as f:
             f.write(data)
     p = "@RUN@/" + name
-    for sub in ("ls", "dump", "objects"):
-        yield Case("bad", label, "composefs-info", [sub, p], setup=setup)
-    yield Case("bad", label, "composefs-dump", [p, "@RUN@/o.cfs"], setup=setup, out="o.cfs")
+    cases = [Case("bad", label, "composefs-info", [sub, p], setup=setup) for sub in ("ls", "dump", "objects")]
+    cases.append(Case("bad", label, "composefs-dump", [p, "@RUN@/o.cfs"], setup=setup, out="o.cfs"))
+    for c in cases:
+        c.pad = (name, data)
+        yield c
 
 
 # --- main -------------------------------------------------------------------------
@@ -679,7 +739,7 @@ def main():
         "options": lambda: gen_options(fx, rnd),
         "bad": lambda: gen_bad(fx, rnd, o.scale),
     }
-    only = [g for g in o.only.split(",") if g] or list(groups)
+    only = wanted or list(groups)
     counts = {}
     intended = {}
     mismatches = 0
@@ -687,6 +747,8 @@ def main():
     for g in only:
         n = same = inten = bad = 0
         t0 = time.monotonic()
+        # Each group has its own random stream: the same cases whatever --only says.
+        rnd.seed("%d-%s" % (o.first, g))
         for case in groups[g]():
             desc = case.describe()
             if o.case and o.case not in desc and o.case not in case.label:
@@ -695,7 +757,7 @@ def main():
             r = runner.run(case, "ours")
             res = compare(case, c, r)
             if res is not None and res[0] == "mismatch" and case.group == "bad":
-                res = unstable(case, runner, c, r) or res
+                res = unstable(case, runner, c, r) or past_eof(case, runner, c, r) or res
             n += 1
             if res is None:
                 same += 1
@@ -708,6 +770,12 @@ def main():
                     print("INTENDED %s [%s] %s: %s" % (res[1], g, case.label, desc))
             else:
                 bad += 1
+                keep = os.environ.get("LCFS_DIFF_KEEP")
+                if keep:
+                    # The scratch directory as ours left it (inputs included).
+                    dest = os.path.join(keep, "%s-%d" % (g, n))
+                    shutil.copytree(runner.run_dir, dest, symlinks=True)
+                    print("    kept in " + dest)
                 print("MISMATCH [%s] %s: %s\n    %s" % (g, case.label, runner.subst(desc), res[1]), flush=True)
         counts[g] = (n, same, inten, bad)
         total += n
