@@ -121,7 +121,7 @@ cleanup() {
     if [ -n "${LCFS_KEEP_TMP:-}" ]; then
         # $WORK may be a tmpfs: the logs go to disk.
         keep=$(mktemp -d /var/tmp/cfs-ostree-suite-logs.XXXXXX) &&
-            (cd "$WORK" && cp -r --parents ./*.log* ./*.results* ./*/out "$keep"/ 2>/dev/null)
+            (cd "$WORK" && cp -a --parents ./*.log* ./*.results* ./*/out "$keep"/ 2>/dev/null)
         echo "logs kept in $keep"
     fi
     for ((i = ${#MOUNTS[@]} - 1; i >= 0; i--)); do
