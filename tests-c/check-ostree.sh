@@ -55,10 +55,6 @@ OURS=$(readlink -f "$SO_DIR/libcomposefs.so") && [ -f "$OURS" ] ||
     fail "our library is not built: $SO_DIR/libcomposefs.so"
 
 # --- The Debian unstable root (cached, one builder at a time) ---------------
-# Never delete a tree something is still mounted in.
-no_mounts_under() {
-    ! findmnt -rn -o TARGET | grep -q "^$1/"
-}
 # shellcheck source=lib/debian-root.sh
 . "$ROOT/tests-c/lib/debian-root.sh"
 debian_root "$CACHE" "$PKGS"

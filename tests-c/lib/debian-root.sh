@@ -1,8 +1,14 @@
 # Shared by the libostree checks (sourced, not run): a cached Debian sid
 # root made by debootstrap, built once and reused while its stamp matches.
 # The caller must already run in a private mount namespace (the build
-# mounts /proc and /dev into the new root to finish package set-up) and
-# define fail() and no_mounts_under().
+# mounts /proc and /dev into the new root to install packages) and define
+# fail().
+
+# no_mounts_under DIR: true when nothing is mounted below DIR. Never delete a
+# tree something is still mounted in.
+no_mounts_under() {
+    ! grep -q "^$1/" <<<"$(findmnt -rn -o TARGET)"
+}
 
 # debian_root CACHE PKGS [EXTRA]: makes CACHE/root a minimal sid root with the
 # comma-separated PKGS, and sets R to it. The space-separated EXTRA packages
