@@ -39,9 +39,7 @@ fi
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
 SO_DIR=${LCFS_SO_DIR:-$ROOT/target/release}
 CACHE=${LCFS_OSTREE_CACHE:-/var/tmp/cfs-ostree-root}
-MIRROR=${LCFS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 PKGS=ostree,composefs,libcomposefs1
-STAMP="debootstrap --variant=minbase --include=$PKGS sid"
 TIMESTAMP=2000-01-01T00:00:00Z
 START=$SECONDS
 [ -n "${LCFS_TRACE:-}" ] && { PS4='+ $SECONDS '; set -x; }
@@ -56,28 +54,9 @@ OURS=$(readlink -f "$SO_DIR/libcomposefs.so") && [ -f "$OURS" ] ||
     fail "our library is not built: $SO_DIR/libcomposefs.so"
 
 # --- The Debian unstable root (cached, one builder at a time) ---------------
-mkdir -p "$CACHE"
-exec 9>"$CACHE/lock"
-flock 9
-R=$CACHE/root
-# Never delete a tree something is still mounted in.
-no_mounts_under() {
-    ! grep -q "^$1/" <<<"$(findmnt -rn -o TARGET)"
-}
-if [ "${LCFS_OSTREE_REFRESH:-0}" = 1 ] || [ "$(cat "$CACHE/stamp" 2>/dev/null)" != "$STAMP" ]; then
-    no_mounts_under "$CACHE" || fail "something is mounted under $CACHE"
-    rm -rf "$CACHE/stamp" "$CACHE/root.new" "$R"
-    echo "building the Debian unstable root: $STAMP"
-    t=$SECONDS
-    if ! debootstrap --variant=minbase --include=$PKGS sid "$CACHE/root.new" "$MIRROR" \
-            >"$CACHE/debootstrap.log" 2>&1; then
-        tail -n 20 "$CACHE/debootstrap.log"
-        fail "debootstrap failed (log: $CACHE/debootstrap.log)"
-    fi
-    mv "$CACHE/root.new" "$R"
-    echo "$STAMP" >"$CACHE/stamp"
-    echo "root built in $((SECONDS - t)) s"
-fi
+# shellcheck source=lib/debian-root.sh
+. "$ROOT/tests-c/lib/debian-root.sh"
+debian_root "$CACHE" "$PKGS"
 for f in usr/bin/ostree usr/bin/mkcomposefs usr/bin/composefs-info; do
     [ -x "$R/$f" ] || fail "$R/$f is missing; remove $CACHE to rebuild"
 done
