@@ -1,7 +1,8 @@
 #!/bin/bash
 # The mount and fs-verity paths on Debian's own kernels, C vs ours.
 #
-# For each kernel (default: bookworm 6.1, trixie 6.12, sid's newest; set
+# For each kernel (default: bookworm 6.1, trixie 6.12, sid's newest, and
+# bullseye 5.10 for the scenarios tests-c/vm/only lists; set
 # LCFS_VM_KERNELS to a list of suites) this boots QEMU (TCG; KVM does not
 # work nested here) with a busybox initramfs built here and a sparse 1 GiB
 # ext4 disk with the verity feature. In the guest, tests-c/vm/guest.sh
@@ -29,7 +30,7 @@ HERE=$ROOT/tests-c
 VM=$HERE/vm
 NAME=check-kernels
 CC=${CC:-cc}
-KERNELS=${LCFS_VM_KERNELS:-bookworm trixie sid}
+KERNELS=${LCFS_VM_KERNELS:-bookworm trixie sid bullseye}
 JOBS=${LCFS_VM_JOBS:-$([ "${CI:-}" = true ] && echo 2 || echo 1)}
 OUT=$ROOT/target/vm
 if ! command -v cargo >/dev/null && [ -x "$HOME/.cargo/bin/cargo" ]; then
@@ -137,6 +138,7 @@ boot() {
     mkdir -p "$dir"
     mkdir -p "$T/$suite-extra/t"
     awk -F'\t' -v s="$suite" '!/^#/ && $1 == s {print "--skip", $2}' "$VM/rust-skips" > "$T/$suite-extra/t/rust-skips"
+    awk -F'\t' -v s="$suite" '!/^#/ && $1 == s {print $2}' "$VM/only" > "$T/$suite-extra/t/only"
     { (cd "$stage" && find lib modules.load | cpio -o -H newc --quiet) &&
       (cd "$T/$suite-extra" && find t | cpio -o -H newc --quiet); } > "$T/$suite-modules.cpio" ||
         { echo "packing $suite's modules failed"; return 1; }
