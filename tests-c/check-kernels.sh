@@ -147,7 +147,9 @@ boot() {
     truncate -s 1G "$T/$suite.disk"
     mkfs.ext4 -q -F -b 4096 -O verity "$T/$suite.disk" || { echo "mkfs.ext4 failed"; return 1; }
     echo "booting $(cat "$stage/kver")"
-    timeout "${LCFS_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1024 \
+    # CPU seconds tell what a run costs on an idle core.
+    local TIMEFORMAT="qemu: %R s elapsed, %U s user + %S s system CPU"
+    time timeout "${LCFS_VM_TIMEOUT:-1500}" qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 1024 \
         -display none -no-reboot -nic none -serial "file:$dir/console.log" -monitor none \
         -kernel "$stage/vmlinuz" -initrd "$T/$suite.initrd" \
         -append "console=ttyS0 panic=-1 rdinit=/init loglevel=4" \
