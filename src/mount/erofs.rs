@@ -51,10 +51,19 @@ fn proc_fd_path(fd: BorrowedFd<'_>) -> Result<CString> {
 /// Mounts `source` (a path to the image or a block device) with the new
 /// API, or with mount(2) when the kernel lacks it.
 fn mount_erofs(source: &CStr, target: &CStr, has_acl: bool, idmap: Option<RawFd>) -> Result<()> {
-    match mount_erofs_new(source, target, has_acl, idmap) {
-        Err(e) if e.errno() == libc::ENOSYS => mount_erofs_legacy(source, target, has_acl, idmap),
-        r => r,
+    match erofs_new_api(source, target, has_acl, idmap)? {
+        NewApi::Mounted => Ok(()),
+        NewApi::Missing => mount_erofs_legacy(source, target, has_acl, idmap),
     }
+}
+
+/// What the new mount API did for us.
+enum NewApi {
+    Mounted,
+    /// fsopen(2) said ENOSYS: only then is mount(2) the fallback. ENOSYS
+    /// from a later call (mount_setattr before Linux 5.12) is an error,
+    /// as in C.
+    Missing,
 }
 
 /// fsopen("erofs") with `ro` and, unless the image carries ACLs, `noacl`;
@@ -66,8 +75,25 @@ pub fn mount_erofs_new(
     has_acl: bool,
     idmap: Option<RawFd>,
 ) -> Result<()> {
-    inject::check(Step::ErofsNewApi)?;
-    let fs = fsopen(c"erofs", FsOpenFlags::FSOPEN_CLOEXEC)?;
+    match erofs_new_api(source, target, has_acl, idmap)? {
+        NewApi::Mounted => Ok(()),
+        NewApi::Missing => Err(Error::NotImplemented),
+    }
+}
+
+fn erofs_new_api(
+    source: &CStr,
+    target: &CStr,
+    has_acl: bool,
+    idmap: Option<RawFd>,
+) -> Result<NewApi> {
+    let fs = match inject::check(Step::ErofsNewApi)
+        .and_then(|()| fsopen(c"erofs", FsOpenFlags::FSOPEN_CLOEXEC))
+    {
+        Ok(fs) => fs,
+        Err(e) if e == rustix::io::Errno::NOSYS => return Ok(NewApi::Missing),
+        Err(e) => return Err(e.into()),
+    };
     fsconfig_set_string(fs.as_fd(), c"source", source)?;
     fsconfig_set_flag(fs.as_fd(), c"ro")?;
     if !has_acl {
@@ -81,6 +107,7 @@ pub fn mount_erofs_new(
         MountAttrFlags::MOUNT_ATTR_RDONLY,
     )?;
     if let Some(userns) = idmap {
+        inject::check(Step::MountSetattr)?;
         mount_attr::set_idmap(mnt.as_fd(), userns)?;
     }
     move_mount(
@@ -90,7 +117,7 @@ pub fn mount_erofs_new(
         target,
         MoveMountFlags::MOVE_MOUNT_F_EMPTY_PATH,
     )?;
-    Ok(())
+    Ok(NewApi::Mounted)
 }
 
 /// mount(2) of `source` on `target`. Idmapped mounts need the new API, so

@@ -11,6 +11,8 @@ pub enum Step {
     ErofsFileSource,
     /// fsopen("erofs") (ENOSYS without the new mount API).
     ErofsNewApi,
+    /// mount_setattr(2) (ENOSYS before Linux 5.12, e.g. Debian's 5.10).
+    MountSetattr,
     /// fsopen("overlay") (ENOSYS without the new mount API).
     OverlayNewApi,
     /// mount(2) with "::" data-only layers (EINVAL before Linux 6.5).

@@ -201,3 +201,35 @@ fn image_source_is_the_fd_path_or_the_loop_device() {
         "loop device not released"
     );
 }
+
+#[test]
+fn idmap_without_mount_setattr_is_enosys_as_in_c() {
+    let Some(_g) = root_only("idmap_without_mount_setattr") else {
+        return;
+    };
+    // Debian's 5.10 has the new mount API but no mount_setattr: the idmap
+    // fails with ENOSYS, which must not be taken for a missing fsopen (that
+    // would retry through mount(2), which cannot idmap: EOPNOTSUPP).
+    let before = leftovers();
+    let s = Scratch::new("fb-idmap");
+    let img = s.file("img.cfs", &testimg::image(0));
+    let objs = s.sub("objs");
+    let mnt = s.sub("mnt");
+    // The injected error comes before the kernel looks at the namespace.
+    let null = open_ro(c"/dev/null");
+    let o = MountOptions {
+        flags: FLAGS_IDMAP,
+        idmap_fd: std::os::fd::AsRawFd::as_raw_fd(&null),
+        ..opts(vec![objs.as_c_str()])
+    };
+    let injected = inject(&[(Step::MountSetattr, Errno::NOSYS)]);
+    assert_eq!(errno_of(mount_image(&img, &mnt, &o)), libc::ENOSYS);
+    drop(injected);
+    assert!(mount_at(&mnt).is_none());
+    assert_eq!(leftovers(), before);
+    // Without the new API at all, an idmap is EOPNOTSUPP, as in C.
+    let injected = inject(&[(Step::ErofsNewApi, Errno::NOSYS)]);
+    assert_eq!(errno_of(mount_image(&img, &mnt, &o)), libc::EOPNOTSUPP);
+    drop(injected);
+    assert_eq!(leftovers(), before);
+}
