@@ -293,9 +293,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
         upperdir: upperdir.as_deref(),
         expected_digest: digest.as_deref(),
         flags,
-        idmap_fd: userns
-            .as_ref()
-            .map_or(-1, |f| std::os::fd::AsRawFd::as_raw_fd(f)),
+        idmap_fd: userns.as_ref().map_or(-1, std::os::fd::AsRawFd::as_raw_fd),
         image_mountdir: None,
     };
     if let Err(e) = mount_fd(fd.as_fd(), &cstring(mountpoint), &opts) {
