@@ -31,7 +31,7 @@ CACHE=${LCFS_SID_BUILD_CACHE:-/var/tmp/cfs-sid-build}
 MIRROR=${LCFS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_VERSION=1.0.8-3
 # Build-Depends of packaging/debian/control, plus lintian.
-PKGS="build-essential debhelper meson ninja-build rustc cargo pkgconf fakeroot lintian
+PKGS="build-essential debhelper meson ninja-build rustc cargo pkgconf fakeroot lintian fsverity
  librust-libc-dev librust-rustix-dev librust-sha2-0.10-dev librust-thiserror-dev
  librust-cbindgen-dev librust-pkg-config-dev"
 STAMP="debootstrap --variant=minbase sid; apt-get install $(echo $PKGS); user builder; debs $DEBIAN_VERSION"
