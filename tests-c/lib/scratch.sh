@@ -14,6 +14,9 @@ scratch_dir() {
 # release_scratch: unmounts whatever is still mounted under $T, deepest
 # first, then removes $T unless LCFS_KEEP_TMP is set or a mount survived.
 release_scratch() {
+    # Clean-up may fail harmlessly (the holder already gone): no set-up trap.
+    trap - ERR
+    set +eE
     [ -n "$SLEEPER" ] && kill "$SLEEPER" 2>/dev/null
     awk -v t="$T" '$5 ~ "^"t {print $5}' /proc/self/mountinfo | sort -r |
         while read -r m; do umount -l "$m"; done
@@ -46,6 +49,7 @@ userns_holder() {
     # that is once it has become sleep.
     local _
     for _ in $(seq 100); do
+        kill -0 "$SLEEPER" 2>/dev/null || break # unshare failed
         [ "$(cat "/proc/$SLEEPER/comm")" = sleep ] && break
         sleep 0.05
     done
