@@ -159,7 +159,7 @@ for p in libcomposefs1 libcomposefs-dev composefs; do
 done
 
 # --- Symbols ---------------------------------------------------------------------------
-so=$(ls "$W"/src/debian/libcomposefs1/usr/lib/*/libcomposefs.so.1.* 2>/dev/null | head -n 1)
+so=$(head -n 1 <<<"$(ls "$W"/src/debian/libcomposefs1/usr/lib/*/libcomposefs.so.1.* 2>/dev/null)")
 if [ -f "$so" ] &&
     in_root sh -c "cd /build/src && dpkg-gensymbols -c4 -plibcomposefs1 -Pdebian/libcomposefs1 \
         -v$version -O/build/gensymbols.out" >"$W/gensymbols.log" 2>&1; then

@@ -301,7 +301,7 @@ while read -r name c ctap rs rstap; do
         echo "  DIFF: $name: C $c, ours $rs"
     elif [ "$ctap" != "$rstap" ]; then
         echo "  DIFF: $name: both $c, but their TAP results differ (C <, ours >):"
-        diff "$(last c "$name" tap)" "$(last rs "$name" tap)" | grep '^[<>]' | head -n 10 | sed 's/^/    /'
+        head -n 10 <<<"$(diff "$(last c "$name" tap)" "$(last rs "$name" tap)" | grep '^[<>]')" | sed 's/^/    /'
     else
         echo "  C run broken: $name: $c on both libraries"
     fi

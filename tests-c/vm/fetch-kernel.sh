@@ -73,9 +73,9 @@ for deb in "$D/deb"/*.deb; do
         '*/kernel/fs/*' '*/kernel/crypto/*' '*/kernel/lib/*' '*/kernel/arch/*' \
         '*/kernel/drivers/block/*' '*/kernel/drivers/virtio/*' 2>/dev/null || true
 done
-mdir=$(find "$D/raw" -type d -path "*/modules/$kver" | head -n 1)
+mdir=$(head -n 1 <<<"$(find "$D/raw" -type d -path "*/modules/$kver")")
 [ -n "$mdir" ] || die "no modules directory for $kver in ${pkgs[*]}"
-vmlinuz=$(find "$D/raw" -name 'vmlinuz*' -type f | head -n 1)
+vmlinuz=$(head -n 1 <<<"$(find "$D/raw" -name 'vmlinuz*' -type f)")
 [ -n "$vmlinuz" ] || die "no vmlinuz in ${pkgs[*]}"
 cp "$vmlinuz" "$STAGE/vmlinuz"
 echo "$kver" > "$STAGE/kver"

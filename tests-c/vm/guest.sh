@@ -249,7 +249,7 @@ s_errors() {
 vf() { with "$LIB" "$B/vm-verity" "$@"; }
 kernel_digest() { fsverity measure "$1" 2>&1 | awk '{print $1}'; }
 # A deterministic file of N bytes (the same for both libraries).
-pattern() { awk -v n="$1" 'BEGIN {for (i = 0; i < n; i += 64) printf "%063d\n", i}' | head -c "$1"; }
+pattern() { awk -v n="$1" 'BEGIN {for (i = 0; i + 64 <= n; i += 64) printf "%063d\n", i; if (n > i) printf "%s", substr(sprintf("%063d\n", i), 1, n - i)}'; }
 s_verity_fns() {
     local d=$W/vf-$LIB
     rm -rf "$d"

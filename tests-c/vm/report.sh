@@ -66,7 +66,7 @@ done
 [ "$n" -gt 0 ] || problem "no scenarios ran"
 
 while IFS=$'\t' read -r name _ re reason; do
-    f=$(ls "$RES"/ours/[0-9][0-9]-"$name" 2>/dev/null | head -n 1)
+    f=$(head -n 1 <<<"$(ls "$RES"/ours/[0-9][0-9]-"$name" 2>/dev/null)")
     if [ -z "$f" ] && [ -n "$only" ]; then
         continue
     elif [ -z "$f" ]; then
@@ -87,13 +87,13 @@ while IFS= read -r line; do
     grep -q "^$t: exit 0:" <<<"$line" || problem "$t: $line"
 done < <(grep -v '^ ' "$RES/c-tests" 2>/dev/null)
 [ -s "$RES/c-tests" ] || problem "our C tests did not run"
-grep '^ ' "$RES/c-tests" | head -n 40
+grep -m 40 '^ ' "$RES/c-tests"
 
 rust=$(grep '^test result:' "$RES/rust-mount-tests" 2>/dev/null)
 printf '  %-30s | %-38s | %-38s | %s\n' "rust mount:: tests" "-" "${rust:-did not run}" "-"
 grep -q '^exit 0$' "$RES/rust-mount-tests" 2>/dev/null || {
     problem "Rust mount:: tests:"
-    grep -E 'FAILED|panicked|failures:' "$RES/rust-mount-tests" | head -n 20 | sed 's/^/      /'
+    grep -m 20 -E 'FAILED|panicked|failures:' "$RES/rust-mount-tests" | sed 's/^/      /'
 }
 echo "  $SUITE: $n scenarios, $bad problems"
 [ "$bad" = 0 ]
