@@ -89,7 +89,8 @@ def past_eof(case, runner, c, o):
     end of the file (memory it does not own: an ELF header can show up as
     file content) and reported success; ours refuses it. The difference is
     the intended one if, given the same file zero-padded to the size its
-    superblock declares, C and ours answer exactly alike."""
+    superblock declares (or by 64 KiB, when a corrupt offset elsewhere
+    points past the end), C and ours answer exactly alike."""
     pad = getattr(case, "pad", None)
     if pad is None or c.rc != 0 or o.rc != 1 or b"Failed to load" not in o.stderr:
         return None
@@ -99,8 +100,12 @@ def past_eof(case, runner, c, o):
     blkbits = data[1036]
     blocks = int.from_bytes(data[1060:1064], "little")
     want = blocks << blkbits if 9 <= blkbits <= 16 else 0
-    if want <= len(data) or want > 256 << 20:
+    if want > 256 << 20:
         return None
+    if want <= len(data):
+        # The read past the end comes from a corrupt offset elsewhere
+        # (a dirent, an inline tail): 64 KiB of zeros cover it.
+        want = len(data) + (64 << 10)
     padded = data + b"\0" * (want - len(data))
 
     def setup(run):
@@ -169,7 +174,7 @@ INTENDED = {
         "C loads an image shorter than its superblock says by reading past the end "
         "of the file (memory it does not own) and reports success; ours refuses it "
         "with EINVAL (checked per case: on the file zero-padded to its declared "
-        "size C and ours answer identically)",
+        "size, or by 64 KiB, C and ours answer identically)",
         None),
     "hardlinked-whiteout": (
         "the image holds a whiteout (char 0:0) with nlink > 1: C 1.0.8 loads it, "
