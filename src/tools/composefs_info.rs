@@ -86,10 +86,7 @@ enum Command {
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let name = super::short_name(&args);
-    let argv0 = args
-        .first()
-        .map(|a| a.as_bytes().to_vec())
-        .unwrap_or_default();
+    let argv0 = super::argv0(&args);
     let mut basedir: Option<Vec<u8>> = None;
     let mut filters: Vec<Vec<u8>> = Vec::new();
     let operands = {

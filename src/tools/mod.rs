@@ -40,6 +40,13 @@ pub fn short_name(args: &[OsString]) -> String {
     String::from_utf8_lossy(base).into_owned()
 }
 
+/// argv[0] as given (what C's usage lines print), empty without one.
+pub fn argv0(args: &[OsString]) -> Vec<u8> {
+    args.first()
+        .map(|a| a.as_bytes().to_vec())
+        .unwrap_or_default()
+}
+
 /// `errx(3)`: "name: message" on stderr.
 pub fn errx_msg(name: &str, msg: impl Display) {
     let _ = std::io::stdout().flush();

@@ -146,10 +146,7 @@ fn cstring(v: &[u8]) -> CString {
 
 pub fn run(args: Vec<OsString>) -> ExitCode {
     let name = super::short_name(&args);
-    let argv0 = args
-        .first()
-        .map(|a| a.as_bytes().to_vec())
-        .unwrap_or_default();
+    let argv0 = super::argv0(&args);
     let mut options: Option<Vec<u8>> = None;
     let operands = {
         let mut g = Getopt::short_only(args, c"ht:o:");
