@@ -18,3 +18,5 @@ pub mod tools;
 
 #[cfg(test)]
 mod abi_check;
+#[cfg(test)]
+mod testutil;

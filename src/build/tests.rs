@@ -1,35 +1,11 @@
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::*;
 use crate::node::mode;
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("lcfs-build-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Scratch(p)
-    }
-    fn cpath(&self) -> CString {
-        CString::new(self.0.as_os_str().as_bytes()).unwrap()
-    }
-    fn file(&self, rel: &str, data: &[u8]) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::testutil::Scratch;
 
 fn child(n: &NodeRef, name: &str) -> NodeRef {
     n.lock().lookup_child(name.as_bytes()).unwrap()
@@ -70,7 +46,7 @@ fn sample_tree(tag: &str) -> Option<Scratch> {
 
 #[test]
 fn flags_are_checked() {
-    let s = Scratch::new("flags");
+    let s = Scratch::new("build-flags");
     let name = s.cpath();
     for bad in [1 << 7, flags::SKIP_XATTRS | flags::USER_XATTRS] {
         assert_eq!(
@@ -215,7 +191,7 @@ fn as_nobody<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 #[test]
 fn unreadable_child_fails_with_its_path() {
-    let s = Scratch::new("eacces");
+    let s = Scratch::new("build-eacces");
     std::fs::set_permissions(&s.0, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     for i in 0..20 {
         s.file(&format!("d/ok{i:02}"), b"some content here");
@@ -244,7 +220,7 @@ fn unreadable_child_fails_with_its_path() {
 
 #[test]
 fn path_errors_name_the_path() {
-    let s = Scratch::new("patherr");
+    let s = Scratch::new("build-patherr");
     std::os::unix::fs::symlink("loop", s.0.join("loop")).unwrap();
     s.file("file", b"x");
     let long = "n".repeat(300);
@@ -273,7 +249,7 @@ fn path_errors_name_the_path() {
 /// or half-attached.
 #[test]
 fn directory_vanishing_mid_walk() {
-    let s = Scratch::new("vanish");
+    let s = Scratch::new("build-vanish");
     let root = s.cpath();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut failures = 0;

@@ -1,35 +1,9 @@
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::PathBuf;
 
 use super::*;
 use crate::build::{build, flags};
 
-/// A scratch directory removed on drop.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let p = std::env::temp_dir().join(format!("lcfs-store-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        Scratch(p)
-    }
-    fn path(&self, rel: &str) -> Vec<u8> {
-        self.0.join(rel).as_os_str().as_bytes().to_vec()
-    }
-    fn file(&self, rel: &str, data: &[u8]) {
-        let p = self.0.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
+use crate::testutil::Scratch;
 
 /// Builds `src` as mkcomposefs does and returns its objects.
 fn objects(src: &[u8]) -> Vec<(CString, CString)> {
@@ -61,7 +35,7 @@ fn listing(dir: &std::path::Path) -> Vec<(String, u32, Vec<u8>)> {
 
 #[test]
 fn objects_named_by_digest_once_readable_by_all() {
-    let s = Scratch::new("fill");
+    let s = Scratch::new("store-fill");
     let big = vec![7u8; 200_000];
     s.file("src/a", &big);
     s.file("src/sub/b", &big); // same content: one object
@@ -91,7 +65,7 @@ fn objects_named_by_digest_once_readable_by_all() {
 
 #[test]
 fn existing_objects_are_kept() {
-    let s = Scratch::new("keep");
+    let s = Scratch::new("store-keep");
     s.file("src/a", &[3u8; 5000]);
     let objs = objects(&s.path("src"));
     let payload = objs[0].1.to_str().unwrap().to_owned();
@@ -105,7 +79,7 @@ fn existing_objects_are_kept() {
 
 #[test]
 fn errors_like_c() {
-    let s = Scratch::new("errors");
+    let s = Scratch::new("store-errors");
     s.file("src/a", &[3u8; 5000]);
     let objs = objects(&s.path("src"));
     // A file where the store's directory should be.
@@ -126,7 +100,7 @@ fn errors_like_c() {
 
 #[test]
 fn plain_copy_fallback() {
-    let s = Scratch::new("plain");
+    let s = Scratch::new("store-plain");
     let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7) as u8).collect();
     s.file("in", &data);
     let src = std::fs::File::open(s.0.join("in")).unwrap();
@@ -141,7 +115,7 @@ fn plain_copy_fallback() {
 
 #[test]
 fn concurrent_fills_of_one_store() {
-    let s = Scratch::new("concurrent");
+    let s = Scratch::new("store-concurrent");
     for i in 0..20u8 {
         s.file(&format!("src/f{i}"), &vec![i; 10_000]);
     }
