@@ -2,7 +2,8 @@
 # Builds the cargo-fuzz targets in fuzz/ (read_image, write_roundtrip,
 # parse_dump: every target `cargo fuzz list` names) and runs each briefly on its
 # committed seeds (fuzz/seeds/<target>), failing on any crash, panic or
-# timeout. LCFS_FUZZ_SECONDS sets the time per target (default 45).
+# timeout. LCFS_FUZZ_SECONDS sets the time per target (default 45); the
+# targets run side by side, one per core.
 #
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`, which
 # tests-c/prereqs.sh does) and a C++ compiler (libfuzzer-sys builds
@@ -45,25 +46,44 @@ if ! cargo fuzz build -s none; then
 fi
 echo "built in $((SECONDS - start)) s"
 
+# fuzz_one TARGET: runs one target for $SECS seconds; its log and exit
+# status go to $tmp/TARGET.log and $tmp/TARGET.rc.
+fuzz_one() {
+    local target=$1
+    mkdir -p "$tmp/$target"
+    cargo fuzz run -s none "$target" "$tmp/$target" "seeds/$target" -- \
+        -max_total_time="$SECS" -timeout=20 -print_final_stats=1 \
+        >"$tmp/$target.log" 2>&1
+    echo $? >"$tmp/$target.rc"
+}
+
+# Each libFuzzer run is single-threaded: run as many at once as there are
+# cores, so the smoke costs its seconds once per core, not once per target.
+targets=$(cargo fuzz list) || { echo "FAIL: cargo fuzz list"; exit 1; }
+jobs=$(nproc)
 failures=0
-for target in $(cargo fuzz list); do
-    seeds=seeds/$target
-    if [ -z "$(ls -A "$seeds" 2>/dev/null)" ]; then
-        echo "FAIL: $target has no seeds in fuzz/$seeds"
+running=0
+for target in $targets; do
+    if [ -z "$(ls -A "seeds/$target" 2>/dev/null)" ]; then
+        echo "FAIL: $target has no seeds in fuzz/seeds/$target"
         failures=$((failures + 1))
         continue
     fi
-    mkdir -p "$tmp/$target"
-    # New inputs go to the first (scratch) directory; the seeds stay as
-    # they are. A crash writes fuzz/artifacts/$target/ and is printed.
-    cargo fuzz run -s none "$target" "$tmp/$target" "$seeds" -- \
-        -max_total_time="$SECS" -timeout=20 -print_final_stats=1 \
-        >"$tmp/$target.log" 2>&1
-    rc=$?
+    if [ "$running" -ge "$jobs" ]; then
+        wait -n
+        running=$((running - 1))
+    fi
+    fuzz_one "$target" &
+    running=$((running + 1))
+done
+wait
+
+for target in $targets; do
+    [ -e "$tmp/$target.log" ] || continue
+    rc=$(cat "$tmp/$target.rc" 2>/dev/null) || rc=missing
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/$target.log" | tail -n 1)
     speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$tmp/$target.log" | tail -n 1)
-    if [ "$rc" -ne 0 ]; then
-        # libFuzzer's own crash status is 77, which must not read as a skip.
+    if [ "$rc" != 0 ]; then
         echo "FAIL: $target (exit $rc)"
         grep -v '^#' "$tmp/$target.log" | tail -n 60
         failures=$((failures + 1))
