@@ -55,7 +55,8 @@ fail() { echo "$NAME: FAIL: $*"; exit 1; }
 need_tools qemu-system-x86_64 cpio mkfs.ext4 debugfs debootstrap setfattr flock "$CC"
 BUSYBOX=/bin/busybox
 if [ ! -x "$BUSYBOX" ] || ldd "$BUSYBOX" >/dev/null 2>&1; then
-    need_tools busybox-static-missing
+    echo "$NAME: SKIP: no static busybox at $BUSYBOX (apt-get install busybox-static)"
+    exit 77
 fi
 [ -e "$SO_DIR/libcomposefs.so" ] || fail "$SO_DIR/libcomposefs.so not built (cargo build --release)"
 BUILD=$("$HERE/upstream/build.sh") || fail "building upstream composefs failed"
