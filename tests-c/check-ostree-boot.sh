@@ -71,9 +71,9 @@ done
 echo "$NAME: root: $(chroot "$R" dpkg-query -W -f '${Package} ${Version}, ' ostree ostree-boot libcomposefs1)"
 echo "$NAME: kernel: $(cat "$STAGE/kver")"
 
-# Scratch on the cache's file system: the disk's root is a hard-linked
-# copy of the cached one (nothing in it is written in place).
-T=$(mktemp -d /var/tmp/cfs-ostree-boot.XXXXXX) || fail "mktemp"
+# Scratch next to the cache: the disk's root is a hard-linked copy of the
+# cached one (nothing in it is written in place; new files replace).
+T=$(mktemp -d "$(dirname "$CACHE")/cfs-ostree-boot.XXXXXX") || fail "mktemp"
 cleanup() {
     umount "$T/root/proc" 2>/dev/null
     if [ -n "${LCFS_KEEP_TMP:-}" ]; then echo "$NAME: kept $T"; else rm -rf "$T"; fi
@@ -83,7 +83,8 @@ trap 'exit 130' INT TERM HUP
 
 setup_begin
 G=$T/root
-cp -al "$R" "$G"
+# Hard links where the cache's file system allows, else a copy.
+cp -al "$R" "$G" 2>/dev/null || { rm -rf "$G" && cp -a "$R" "$G"; }
 rm -rf "$G"/var/lib/apt/lists "$G"/var/cache/apt "$G"/usr/share/{doc,man,locale,info}
 mkdir -p "$G"/t/{bin,lib-c,lib-ours} "$G/sysroots" "$G/results"
 cp "$VM/ostree-boot.sh" "$G/t/ostree-boot.sh"

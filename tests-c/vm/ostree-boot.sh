@@ -60,10 +60,13 @@ same_tree() { # DIR: compares DIR with the checkout
     fi
 }
 mtimes() { echo "mtimes: $(find "$1" -xdev -printf '%T@\n' | sort -u | paste -sd' ')"; }
+# The file system type, source and super options of the mount at $1
+# (after the optional fields, which end at "-").
+mount_of() { awk -v m="$1" '$5 == m {for (i = 7; $i != "-"; i++); print $(i+1), $(i+2), $(i+3)}' /proc/self/mountinfo; }
 is_mounted() { awk -v m="$1" '$5 == m {f=1} END {exit !f}' /proc/self/mountinfo; }
 umnt() { while is_mounted "$1"; do umount "$1" || break; done; }
 state() {
-    awk '$5 !~ "^/(proc|sys|dev|dev/.*|tmp|run)$" && $5 != "/" {print $5, $9}' /proc/self/mountinfo | sort
+    awk '$5 !~ "^/(proc|sys|dev|dev/.*|tmp|run)$" && $5 != "/" {for (i = 7; $i != "-"; i++); print $5, $(i+1)}' /proc/self/mountinfo | sort
     losetup -a 2>/dev/null | sort
 }
 # Reads a file of the mounted tree: its hash, or the error (EIO when the
@@ -137,8 +140,7 @@ s_mount() {
     [ "$d" = "$DIGEST" ] && echo "digest from the commit metadata"
     libpath "$LIB" /t/bin/test-mount
     echo "= mount: $(cfs_mount "$d")"
-    awk '$5 == "/mnt/cfs" {print $9, $10, $11}' /proc/self/mountinfo | sed -e 's#/run/cfs-lower#L#g' -e "s#$SR#SR#g" \
-        -e 's/,relatime//' -e 's/relatime,//' -e 's/lowerdir+=/lowerdir=/g; s/datadir+=/datadir=/g'
+    mount_of /mnt/cfs | sed -e 's#/run/cfs-lower#L#g' -e "s#$SR#SR#g" -e 's/,relatime//' -e 's/relatime,//'
     same_tree /mnt/cfs
     mtimes /mnt/cfs
 }
@@ -149,15 +151,15 @@ s_mount() {
 # ed25519 signature and pass the commit's digest, as test-mount does here,
 # but Debian's build answers "ed25519 signature validation requested, but
 # support not compiled in".)
-prepare_root() { # then runs CHECK (a function) on the result
+prepare_root() { # CHECK: shell text, run in that namespace on the result
     mkdir -p /sysroot
-    SR=$SR LIB=$LIB unshare -m --propagation private bash -c '
+    SR=$SR LIB=$LIB unshare -m --propagation private bash -c "$(declare -f mount_of)"'
         mount --bind "$SR" /sysroot && mount -t tmpfs run /run || exit 1
         LD_LIBRARY_PATH=/t/lib-$LIB /usr/lib/ostree/ostree-prepare-root /sysroot "$(cat /work/karg-$LIB) rw" 2>&1
         rc=$?
         echo "= prepare-root exit $rc"
         [ $rc = 0 ] || exit 0
-        awk '\''$5 == "/sysroot" {print "/sysroot:", $9, ($6 ~ /^ro/ ? "ro" : "rw")}'\'' /proc/self/mountinfo
+        echo "/sysroot: $(mount_of /sysroot | sed "s#$SR#SR#g")"
         [ -e /run/ostree-booted ] && echo "/run/ostree-booted written"
         '"$1"
 }
