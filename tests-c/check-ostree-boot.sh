@@ -136,16 +136,19 @@ echo evil > "$G/t/tree-evil/usr/bin/evil"
 
 mount -t proc proc "$G/proc"
 inroot() { # LIB CMD...: runs CMD in the root on the root's C library or ours
-    local lib=$1
+    local lib=$1 path=
     shift
-    if [ "$lib" = ours ]; then
-        chroot "$G" env LD_LIBRARY_PATH=/t/lib-ours "$@"
-    else
-        chroot "$G" "$@"
-    fi
+    [ "$lib" = ours ] && path=/t/lib-ours
+    chroot "$G" env -i PATH=/usr/sbin:/usr/bin LD_LIBRARY_PATH=$path "$@"
 }
 inroot c ostree --repo=/src-repo init --mode=archive
 setup_end
+for lib in c ours; do
+    want=/usr/lib/x86_64-linux-gnu/libcomposefs.so.1
+    [ $lib = ours ] && want=/t/lib-ours/libcomposefs.so.1
+    got=$(inroot $lib env LD_TRACE_LOADED_OBJECTS=1 /usr/bin/ostree | awk '$1 == "libcomposefs.so.1" {print $3}')
+    [ "$got" = "$want" ] || fail "ostree in the root maps '$got' for the $lib library, not $want"
+done
 commit() { # LIB BRANCH TREE
     inroot "$1" ostree --repo=/src-repo commit --generate-composefs-metadata --no-bindings \
         --timestamp=$TIMESTAMP -b "$2" "$3" >/dev/null || fail "ostree commit of $3 on the $1 library"
