@@ -101,7 +101,6 @@ VOBJ=ostree/repo/objects/${vsum:0:2}/${vsum:2}.file
 
 # ---- per library ----
 s_deploy() {
-    SR=/sysroots/$LIB
     rm -rf "$SR"
     mkdir -p "$SR"
     ostree admin init-fs "$SR" && echo "init-fs ok"
@@ -115,8 +114,9 @@ s_deploy() {
     local entry
     entry=$(ls "$SR"/boot/loader/entries/*.conf 2>/dev/null)
     echo "boot entries: $(basename "$entry")"
-    KARG=$(sed -n 's/^options .*\(ostree=[^ ]*\).*/\1/p' "$entry")
-    DEPLOY=$(readlink -f "$SR/${KARG#ostree=}")
+    local karg
+    karg=$(sed -n 's/^options .*\(ostree=[^ ]*\).*/\1/p' "$entry")
+    DEPLOY=$(readlink -f "$SR/${karg#ostree=}")
     echo "deployment: ${DEPLOY#"$SR"/ostree/deploy/}" | sed "s/$COMMIT/COMMIT/"
     echo "= .ostree.cfs: $(fsverity measure "$DEPLOY/.ostree.cfs" 2>&1 | awk '{print $1}' | sed "s/sha256:$DIGEST/commit's digest/")"
     local objs verity
@@ -124,8 +124,7 @@ s_deploy() {
     verity=$(find "$SR/ostree/repo/objects" -type f -name '*.file' -exec fsverity measure {} + 2>/dev/null | wc -l)
     find "$SR/ostree/repo/objects" -type f -name '*.file' -exec fsverity measure {} + 2>&1 >/dev/null | sed "s#$SR/##"
     echo "= objects with verity: $verity/$objs"
-    echo "$KARG" > "/work/karg-$LIB"
-    echo "$DEPLOY" > "/work/deploy-$LIB"
+    echo "$karg" > "/work/karg-$LIB"
 }
 # ostree-prepare-root's lcfs_mount_image call, signed mode: the image in
 # the deployment, the sysroot's objects, read-only, REQUIRE_VERITY and
@@ -211,13 +210,15 @@ s_swapped_image() {
     prepare_root 'ls /sysroot/usr/bin; [ -e /sysroot/usr/bin/evil ] && echo "= the swapped tree is mounted"'
 }
 
-scenario() { # NAME FUNCTION: runs FUNCTION with LIB set, after the mounts it left
+# scenario NAME FUNCTION: runs FUNCTION (LIB is set), unmounts /mnt/cfs
+# and notes any other mount or loop device it left behind.
+scenario() {
     local name=$1 fn=$2 out before after
     out=$R/$LIB/$name
     before=$(state)
     "$fn" > "$out.raw" 2>&1 < /dev/null
     # Its "= " lines, joined, are the summary line on top.
-    { sed -n 's/^= //p' "$out.raw" | paste -sd';' | sed 's/;/; /g'; grep -v '^= ' "$out.raw"; } > "$out"
+    { awk '/^= / {printf "%s%s", (n++ ? "; " : ""), substr($0, 3)} END {print ""}' "$out.raw"; grep -v '^= ' "$out.raw"; } > "$out"
     rm -f "$out.raw"
     umnt /mnt/cfs
     after=$(state)
@@ -229,10 +230,8 @@ scenario() { # NAME FUNCTION: runs FUNCTION with LIB set, after the mounts it le
     echo "$LIB $name done at ${SECONDS}s" > /dev/console
 }
 for LIB in c ours; do
-    SR= DEPLOY= KARG=
+    SR=/sysroots/$LIB DEPLOY=
     scenario 1-deploy s_deploy
-    SR=/sysroots/$LIB
-    DEPLOY=$(cat "/work/deploy-$LIB" 2>/dev/null)
     scenario 2-mount-digest-require-verity s_mount
     scenario 3-ostree-prepare-root s_prepare_root
     scenario 4-tampered-object s_tampered_object
