@@ -1,29 +1,23 @@
 #!/bin/bash
-# Builds the Debian packages (packaging/debian/) the way a Debian builder
-# would, and checks them against Debian's own composefs 1.0.8-3:
-#  - in a Debian unstable root holding only the Build-Depends (Debian's
-#    crates in /usr/share/cargo/registry, no crates.io), `dpkg-buildpackage
-#    -b` runs as an unprivileged user under fakeroot with no network (its
-#    own network namespace) and builds libcomposefs1, libcomposefs-dev and
-#    composefs; dh_auto_test runs `meson test` there;
-#  - each package holds the same paths, types and modes as Debian's
-#    1.0.8-3 package of the same name (`dpkg -c`);
-#  - dpkg-gensymbols at its strictest level (-c4) finds exactly the 62
-#    functions of the symbols file, and the version sorts above 1.0.8-3;
-#  - lintian reports no errors.
-#
-# The root is cached in $LCFS_SID_BUILD_CACHE (default
-# /var/tmp/cfs-sid-build; LCFS_SID_BUILD_REFRESH=1 rebuilds it); creating it
-# needs debootstrap and the network (a few minutes), the build itself does
-# not. All mounts live in a private mount namespace.
+# Checks the Debian packages (packaging/debian/) against Debian's own
+# composefs 1.0.8-3. tests-c/lib/build-debs.sh builds them (or gives its
+# cached build of the same source), the way a Debian builder would: in a
+# sid root holding only the Build-Depends (Debian's crates in
+# /usr/share/cargo/registry, no crates.io), `dpkg-buildpackage -b` as an
+# unprivileged user under fakeroot with no network. Checked here:
+#  - the build succeeded and dh_auto_test ran `meson test` with no failure
+#    (its counts are printed);
+#  - each of libcomposefs1, libcomposefs-dev and composefs holds the same
+#    paths, types and modes as Debian's 1.0.8-3 package of the same name
+#    (`dpkg -c`, printed side by side);
+#  - dpkg-gensymbols at its strictest level (-c4) on the built
+#    libcomposefs1 finds exactly the 62 functions of the symbols file
+#    (dh_makeshlibs already ran it at -c4 during the build), and the
+#    version sorts above 1.0.8-3;
+#  - lintian (sid's) reports no errors.
+# Installing the packages over Debian's in a root running ostree is
+# check-ostree-suite's part. All mounts live in a private mount namespace.
 set -uo pipefail
-
-# The distribution builds take about 25 minutes together, beyond CI's time
-# budget until they are made leaner; they run when asked for.
-if [ "${LCFS_PACKAGE_CHECKS:-0}" != 1 ]; then
-    echo "SKIP: distribution package builds run only with LCFS_PACKAGE_CHECKS=1 (about 25 minutes)"
-    exit 77
-fi
 
 if [ "$(id -u)" != 0 ]; then
     echo "SKIP: needs root (debootstrap, chroot, namespaces)"
@@ -34,14 +28,7 @@ if [ "${LCFS_DEB_NS:-}" != 1 ]; then
 fi
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-CACHE=${LCFS_SID_BUILD_CACHE:-/var/tmp/cfs-sid-build}
-MIRROR=${LCFS_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 DEBIAN_VERSION=1.0.8-3
-# Build-Depends of packaging/debian/control, plus lintian.
-PKGS="build-essential debhelper meson ninja-build rustc cargo pkgconf fakeroot lintian fsverity
- librust-libc-dev librust-rustix-dev librust-sha2-0.10-dev librust-thiserror-dev
- librust-cbindgen-dev librust-pkg-config-dev"
-STAMP="debootstrap --variant=minbase sid; apt-get install $(echo $PKGS); user builder; debs $DEBIAN_VERSION"
 START=$SECONDS
 fail=0
 die() {
@@ -53,85 +40,43 @@ bad() {
     echo "FAIL: $*"
     fail=1
 }
-command -v debootstrap >/dev/null || die "debootstrap is not installed"
 
-# in_root CMD...: runs CMD in the root as root, with the network.
+# --- The packages (built once per source tree, see tests-c/lib/build-debs.sh) --
+DEBS=${LCFS_DEBS:-$(bash "$ROOT/tests-c/lib/build-debs.sh")} && [ -f "$DEBS/done" ] || die "building the packages"
+R=$(cat "$DEBS/root")
+echo "packages: $DEBS"
+# The build root must stay as it is while lintian and dpkg-gensymbols run in it.
+exec 9>"$(dirname "$R")/lock"
+flock -s 9
+echo "root: $(chroot "$R" dpkg-query -W -f '${Package} ${Version}, ' rustc cargo debhelper meson \
+    librust-rustix-dev librust-sha2-0.10-dev librust-thiserror-dev librust-libc-dev lintian)"
+
+# in_root CMD...: runs CMD in the build root as root, without network.
+W=$R/check.$$
 in_root() {
-    chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
-        DEBIAN_FRONTEND=noninteractive "$@"
+    unshare --net chroot "$R" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 "$@"
 }
+trap 'umount "$R/proc" 2>/dev/null; rm -rf "$W"' EXIT
+mkdir -p "$W/src" && tar -xf "$DEBS/source.tar" -C "$W/src" && cp -r "$W/src/packaging/debian" "$W/src/debian" &&
+    cp "$DEBS"/*.deb "$DEBS"/*.changes "$DEBS"/*.buildinfo "$W/" && mount -t proc proc "$R/proc" ||
+    die "preparing $W"
+chmod -R a+rX "$W"
 
-# --- The Debian unstable build root (cached, one user at a time) -------------
-mkdir -p "$CACHE"
-exec 9>"$CACHE/lock"
-flock 9
-R=$CACHE/root
-if [ "${LCFS_SID_BUILD_REFRESH:-0}" = 1 ] || [ "$(cat "$CACHE/stamp" 2>/dev/null)" != "$STAMP" ]; then
-    if [[ $'\n'$(findmnt -rn -o TARGET) == *$'\n'"$CACHE/"* ]]; then
-        die "something is mounted under $CACHE"
-    fi
-    rm -rf "$CACHE/stamp" "$CACHE/root.new" "$R"
-    echo "building the Debian unstable build root"
-    t=$SECONDS
-    debootstrap --variant=minbase sid "$CACHE/root.new" "$MIRROR" >"$CACHE/root.log" 2>&1 ||
-        { tail -n 20 "$CACHE/root.log"; die "debootstrap failed (log: $CACHE/root.log)"; }
-    R=$CACHE/root.new
-    mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" || die "mounting /proc, /dev"
-    cp /etc/resolv.conf "$R/etc/resolv.conf"
-    # shellcheck disable=SC2086 # the package list
-    { in_root apt-get -o Acquire::Check-Valid-Until=false update &&
-        in_root apt-get install -y --no-install-recommends $PKGS &&
-        in_root useradd --create-home --uid 4242 builder &&
-        mkdir -p "$R/var/cache/debian-debs" &&
-        (cd "$R/var/cache/debian-debs" && in_root sh -c \
-            "cd /var/cache/debian-debs && apt-get download composefs=$DEBIAN_VERSION libcomposefs1=$DEBIAN_VERSION libcomposefs-dev=$DEBIAN_VERSION") &&
-        in_root apt-get clean; } >>"$CACHE/root.log" 2>&1 ||
-        { tail -n 20 "$CACHE/root.log"; die "installing the build root's packages (log: $CACHE/root.log)"; }
-    umount "$R/dev" "$R/proc"
-    R=$CACHE/root
-    mv "$CACHE/root.new" "$R"
-    echo "$STAMP" >"$CACHE/stamp"
-    echo "build root ready in $((SECONDS - t)) s"
+ok "dpkg-buildpackage -b as uid 4242 under fakeroot without network: $(cat "$DEBS/build.secs") s"
+LOG=$DEBS/build.log
+# meson's summary, as dh_auto_test printed it.
+summary=$(grep -E '^ *(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout): ' "$LOG" | tr -s ' ' | paste -sd ' ')
+rust=$(grep -E '^test result: ' "$LOG")
+echo "meson test (dh_auto_test, uid 4242, no network): $summary; cargo test: ${rust:-no result}"
+if grep -q 'dh_auto_test' "$LOG" && [[ $summary == *"Ok: "* ]] && [[ $summary == *"Fail: 0"* ]] &&
+    [[ $rust == "test result: ok. "* ]]; then
+    ok "dh_auto_test ran meson test"
+else
+    bad "dh_auto_test did not run meson test, or it failed"
 fi
-echo "root: $(in_root dpkg-query -W -f '${Package} ${Version}, ' rustc cargo debhelper meson \
-    librust-rustix-dev librust-sha2-0.10-dev librust-thiserror-dev librust-libc-dev)"
-
-# --- The source tree, as a distribution gets it -------------------------------
-W=$R/build
-rm -rf "$W"
-mkdir -p "$W/src"
-trap 'umount -R "$R/proc" "$R/dev" 2>/dev/null; rm -rf "$W"' EXIT
-mount -t proc proc "$R/proc" && mount --bind /dev "$R/dev" || die "mounting /proc, /dev"
-# Tracked and new (not ignored) files of the working tree, plus debian/.
-(cd "$ROOT" && git ls-files -z --cached --others --exclude-standard |
-    xargs -0 sh -c 'for f; do [ -e "$f" ] && printf "%s\0" "$f"; done' sh |
-    tar --null -T - -cf -) | tar -xf - -C "$W/src" || die "copying the source tree"
-cp -r "$ROOT/packaging/debian" "$W/src/debian"
-chown -R 4242:4242 "$W"
-
-# --- Build: unprivileged, fakeroot, no network ----------------------------------
-t=$SECONDS
-unshare --net chroot --userspec=4242:4242 "$R" env -i PATH=/usr/bin:/bin LC_ALL=C.UTF-8 \
-    HOME=/home/builder DEB_BUILD_OPTIONS="${LCFS_DEB_BUILD_OPTIONS:-}" \
-    sh -c 'cd /build/src || exit 1
-        # Only the loopback interface may exist.
-        if [ -n "$(awk "NR > 2 && \$1 != \"lo:\"" /proc/net/dev)" ]; then echo "network visible"; exit 1; fi
-        dpkg-buildpackage -b -us -uc -rfakeroot' >"$W/build.log" 2>&1
-rc=$?
-build_secs=$((SECONDS - t))
-cp "$W/build.log" "$CACHE/last-build.log"
-if [ "$rc" != 0 ]; then
-    grep -E -A12 '^---- |^failures:|^Summary of Failures' "$W/build.log" | tail -n 80
-    tail -n 30 "$W/build.log"
-    die "dpkg-buildpackage -b failed (exit $rc, ${build_secs} s; log: $CACHE/last-build.log)"
-fi
-ok "dpkg-buildpackage -b as uid 4242 under fakeroot without network: ${build_secs} s"
-grep -E '^(Ok|Expected Fail|Fail|Unexpected Pass|Skipped|Timeout): ' "$W/build.log" | tr -s ' ' | paste -sd ' ' |
-    sed 's/^/meson test (dh_auto_test): /'
-grep -q 'dh_auto_test' "$W/build.log" || echo "note: dh_auto_test did not run (DEB_BUILD_OPTIONS=${LCFS_DEB_BUILD_OPTIONS:-})"
 
 # --- Package contents against Debian's ---------------------------------------------
-version=$(cd "$W/src" && dpkg-parsechangelog -S Version)
+version=$(in_root sh -c "cd /${W#"$R"/}/src && dpkg-parsechangelog -S Version")
 if dpkg --compare-versions "$version" gt "$DEBIAN_VERSION"; then
     ok "version $version sorts above $DEBIAN_VERSION"
 else
@@ -144,9 +89,9 @@ listing() {
 }
 for p in libcomposefs1 libcomposefs-dev composefs; do
     ours=$(ls "$W/${p}_${version}_"*.deb 2>/dev/null)
-    theirs=$(ls "$R/var/cache/debian-debs/${p}_${DEBIAN_VERSION}_"*.deb 2>/dev/null)
+    theirs=$(ls "$DEBS/debian/${p}_${DEBIAN_VERSION}_"*.deb 2>/dev/null)
     [ -f "$ours" ] || { bad "$p was not built"; continue; }
-    [ -f "$theirs" ] || { bad "Debian's $p $DEBIAN_VERSION is missing from the root"; continue; }
+    [ -f "$theirs" ] || { bad "Debian's $p $DEBIAN_VERSION was not downloaded"; continue; }
     listing "$ours" >"$W/$p.ours"
     listing "$theirs" >"$W/$p.debian"
     echo "--- $p: Debian $DEBIAN_VERSION | ours $version"
@@ -159,25 +104,28 @@ for p in libcomposefs1 libcomposefs-dev composefs; do
 done
 
 # --- Symbols ---------------------------------------------------------------------------
-so=$(head -n 1 <<<"$(ls "$W"/src/debian/libcomposefs1/usr/lib/*/libcomposefs.so.1.* 2>/dev/null)")
-if [ -f "$so" ] &&
-    in_root sh -c "cd /build/src && dpkg-gensymbols -c4 -plibcomposefs1 -Pdebian/libcomposefs1 \
-        -v$version -O/build/gensymbols.out" >"$W/gensymbols.log" 2>&1; then
-    n=$(grep -c '@Base' "$W/gensymbols.out")
-    [ "$n" = 62 ] && ok "dpkg-gensymbols -c4: exactly the $n symbols of debian/libcomposefs1.symbols" ||
-        bad "dpkg-gensymbols found $n symbols"
-    cat "$W/gensymbols.log"
+# From the built package itself: its files unpacked beside the source's
+# debian/ (control, changelog, symbols file), as dh_makeshlibs sees them.
+in_root sh -c "cd /${W#"$R"/}/src && dpkg-deb -R ../libcomposefs1_${version}_*.deb debian/libcomposefs1 &&
+    dpkg-gensymbols -c4 -plibcomposefs1 -Pdebian/libcomposefs1 -v$version -O../gensymbols.out" \
+    >"$W/gensymbols.log" 2>&1
+rc=$?
+sed 's/^/    /' "$W/gensymbols.log"
+n=$(grep -c '@Base' "$W/gensymbols.out" 2>/dev/null)
+if [ "$rc" = 0 ] && [ "$n" = 62 ]; then
+    ok "dpkg-gensymbols -c4: exactly the $n symbols of debian/libcomposefs1.symbols"
+    sed 's/^/    /' "$W/gensymbols.out"
 else
-    cat "$W/gensymbols.log"
-    bad "dpkg-gensymbols -c4 reports differences from the symbols file"
+    bad "dpkg-gensymbols -c4: exit $rc, ${n:-no} symbols (differences above)"
 fi
 
 # --- lintian ----------------------------------------------------------------------------------
 changes=$(ls "$W"/composefs_"${version}"_*.changes 2>/dev/null)
 if [ -f "$changes" ]; then
+    t=$SECONDS
     in_root su builder -c "lintian --fail-on error ${changes#"$R"}" >"$W/lintian.log" 2>&1
     rc=$?
-    echo "lintian: $(grep -c '^E:' "$W/lintian.log") errors, $(grep -c '^W:' "$W/lintian.log") warnings"
+    echo "lintian: $(grep -c '^E:' "$W/lintian.log") errors, $(grep -c '^W:' "$W/lintian.log") warnings ($((SECONDS - t)) s)"
     sed 's/^/    /' "$W/lintian.log"
     [ "$rc" = 0 ] && ok "lintian: no errors" || bad "lintian exit $rc"
 else

@@ -1,20 +1,38 @@
 #!/bin/bash
-# libostree's own installed test suite (Debian sid's ostree-tests, run by
-# gnome-desktop-testing-runner) once on the distribution's C libcomposefs
-# and once with our library bind-mounted over it. Every installed test must
-# report a result; each must end the same way (PASS or SKIP) on both and
-# print the same TAP result lines ("ok N name # SKIP reason", ...), so a
-# sub-test that skips or fails on one library only is caught too. Tests
-# that differ or fail on C are rerun once on both libraries, so one flaky
-# run cannot decide; what still differs or fails fails the check.
+# Our Debian packages replacing Debian's C composefs in a sid root that runs
+# ostree (issue 12, point 3), and libostree's own installed test suite
+# (Debian sid's ostree-tests, run by gnome-desktop-testing-runner) on both
+# (issue 11, point 4). Two overlay copies of one cached sid root (ostree,
+# ostree-tests and Debian's composefs, libcomposefs1): "c" keeps Debian's
+# packages; in "rs" `apt-get install` (offline) puts our three .debs
+# (libcomposefs1, libcomposefs-dev, composefs; tests-c/lib/build-debs.sh
+# builds them once per source tree) over Debian's. Checked:
+#  - the upgrade: dpkg shows our versions, `dpkg -V` is clean, and
+#    libcomposefs.so.1 is our library (by GNU build-id); `ostree commit
+#    --generate-composefs-metadata` of the same trees (generated edge cases
+#    and random trees, the host's /usr/share/doc, sid's /etc) gives the
+#    same ostree.composefs.digest.v0 before the upgrade (C) and after it
+#    (ours), printed as a table;
+#  - the installed tools (mkcomposefs, composefs-info, mount.composefs,
+#    with the same build's composefs-dump, which no package ships) pass
+#    upstream 1.0.8's five tool scripts (tests-c/check-upstream-tools.sh,
+#    run inside the rs copy with upstream's composefs-fuse);
+#  - the suite: every installed test must report a result; each must end
+#    the same way (PASS or SKIP) in both copies and print the same TAP
+#    result lines ("ok N name # SKIP reason", ...), so a sub-test that
+#    skips or fails on one library only is caught too. Tests that differ or
+#    fail on C are rerun once on both, so one flaky run cannot decide;
+#  - reinstalling Debian's 1.0.8-3 packages restores the C library: the
+#    same build-id as before, `dpkg -V` clean, no libcomposefs file dpkg
+#    does not know, and the commits give the C digests again.
 #
-# Both runs go at the same time, one test at a time each (-p 1), in two
-# copies of a cached sid root: each an overlay on the same read-only root
-# with its own upper layer, /tmp and /var/tmp, so the cache is never
-# written and the runs cannot see each other's files. Before and after
-# each run, a preloaded probe (tests-c/ostree/libprobe.c) shows that
-# ostree in that copy maps the intended library (by GNU build-id) and that
-# mkcomposefs reaches it.
+# Both suite runs go at the same time, one test at a time each (-p 1), with
+# the tool scripts alongside in the rs copy; each copy is an overlay on the
+# same read-only root with its own upper layer, /tmp and /var/tmp, so the
+# cache is never written and the runs cannot see each other's files.
+# Before and after the runs, a preloaded probe (tests-c/ostree/libprobe.c)
+# shows that ostree in each copy maps the intended library (by GNU
+# build-id), and every commit above is checked the same way.
 #
 # The root is cached in $LCFS_OSTREE_SUITE_CACHE (default
 # /var/tmp/cfs-ostree-suite-root, separate from check-ostree's smaller root
@@ -38,7 +56,6 @@ if [ "${LCFS_OSTREE_SUITE_NS:-}" != 1 ]; then
 fi
 
 ROOT=${LCFS_ROOT:-$(cd "$(dirname "$0")/.." && pwd)}
-SO_DIR=${LCFS_SO_DIR:-$ROOT/target/release}
 CACHE=${LCFS_OSTREE_SUITE_CACHE:-/var/tmp/cfs-ostree-suite-root}
 JOBS=${LCFS_OSTREE_SUITE_JOBS:-1}
 read -ra ONLY <<<"${LCFS_OSTREE_SUITE_ONLY:-libostree/}"
@@ -46,17 +63,26 @@ read -ra ONLY <<<"${LCFS_OSTREE_SUITE_ONLY:-libostree/}"
 # tests call and skip or fail without.
 EXTRA="ostree-tests gnome-desktop-testing parallel libcap2-bin strace fsverity xz-utils openssl"
 EXTRA="$EXTRA file e2fsprogs sudo procps"
+# fsck.erofs for upstream's tool scripts (python3, fuse3, attr and capsh
+# come with the above).
+EXTRA="$EXTRA erofs-utils"
 START=$SECONDS
 
 fail() {
     echo "FAIL: $*"
     exit 1
 }
-for tool in readelf cc ip; do
+for tool in readelf cc ip python3 dpkg-deb; do
     command -v "$tool" >/dev/null || fail "$tool is not installed"
 done
-OURS=$(readlink -f "$SO_DIR/libcomposefs.so") && [ -f "$OURS" ] ||
-    fail "our library is not built: $SO_DIR/libcomposefs.so"
+# Our packages (built in sid, once per source tree) and Debian's.
+DEBS=${LCFS_DEBS:-$(bash "$ROOT/tests-c/lib/build-debs.sh")} && [ -f "$DEBS/done" ] || fail "building our Debian packages"
+# Upstream's tool scripts and its composefs-fuse (cached builds).
+UPSTREAM=$("$ROOT/tests-c/upstream/fetch.sh") && CBUILD=$("$ROOT/tests-c/upstream/build.sh") ||
+    fail "could not fetch or build upstream composefs"
+FUSE=$CBUILD/tools/composefs-fuse
+LIBFUSE=$(ldd "$FUSE" | awk '$1 == "libfuse3.so.3" { print $3 }')
+[ -f "$LIBFUSE" ] || fail "cannot find the libfuse3 of $FUSE"
 
 # no_mounts_under and debian_root:
 # shellcheck source=lib/debian-root.sh
@@ -73,20 +99,23 @@ if [ "${ONLY[*]}" = libostree/ ]; then
     n=$(find "$R/$TESTS_DIR" -maxdepth 1 -name '*.test' | wc -l)
     [ "$EXPECTED" = "$n" ] || fail "the runner lists $EXPECTED tests of the $n installed"
 fi
-LIB=usr/lib/x86_64-linux-gnu/libcomposefs.so.1
+LIBDIR=usr/lib/x86_64-linux-gnu
+LIB=$LIBDIR/libcomposefs.so.1
 C_SO=$(readlink -f "$R/$LIB")
 case $C_SO in "$R"/*) C_SO=${C_SO#"$R"/} ;; *) fail "no $LIB in the root" ;; esac
-echo "root: $(chroot "$R" dpkg-query -W -f '${Package} ${Version}, ' ostree-tests libostree-1-1 libcomposefs1 gnome-desktop-testing)"
+echo "root: $(chroot "$R" dpkg-query -W -f '${Package} ${Version}, ' ostree-tests libostree-1-1 libcomposefs1 composefs gnome-desktop-testing)"
+PKGS="libcomposefs1 libcomposefs-dev composefs"
+deb_version() { dpkg-deb -f "$(ls "$1"/libcomposefs1_*.deb)" Version; }
+V_OURS=$(deb_version "$DEBS") && V_DEBIAN=$(deb_version "$DEBS/debian") || fail "no libcomposefs1 in $DEBS"
+V_ROOT=$(chroot "$R" dpkg-query -W -f '${Version}' libcomposefs1)
+[ "$V_ROOT" = "$V_DEBIAN" ] ||
+    fail "the root has libcomposefs1 $V_ROOT, the packages to restore are $V_DEBIAN; remove $CACHE to rebuild"
+echo "packages: ours $V_OURS ($DEBS), Debian's $V_DEBIAN"
 
 build_id() {
     readelf -n "$1" | sed -n 's/.*Build ID: *//p'
 }
 ID_C=$(build_id "$R/$C_SO")
-ID_RS=$(build_id "$OURS")
-[ -n "$ID_C" ] && [ -n "$ID_RS" ] && [ "$ID_C" != "$ID_RS" ] ||
-    fail "cannot tell the libraries apart by build-id ('$ID_C' vs '$ID_RS')"
-echo "C library:    /$C_SO build-id $ID_C"
-echo "our library:  $OURS build-id $ID_RS"
 
 # --- Two copies of the root -------------------------------------------------
 WORK=$(mktemp -d /var/tmp/cfs-ostree-suite.XXXXXX)
@@ -148,12 +177,19 @@ if ! python3 -c 'import os, sys; p = sys.argv[1] + "/x"; open(p, "w").close(); o
     echo "note: tmpfs has no user xattrs here; working on disk in $WORK"
 fi
 rm -f "$WORK/x"
+# Our library as our libcomposefs1 package ships it.
+dpkg-deb -x "$DEBS"/libcomposefs1_*.deb "$WORK/ours-deb" || fail "unpacking our libcomposefs1"
+OURS=$(readlink -f "$WORK/ours-deb/$LIB")
+ID_RS=$(build_id "$OURS")
+[ -n "$ID_C" ] && [ -n "$ID_RS" ] && [ "$ID_C" != "$ID_RS" ] ||
+    fail "cannot tell the libraries apart by build-id ('$ID_C' vs '$ID_RS')"
+echo "C library:    /$C_SO build-id $ID_C"
+echo "our library:  /${OURS#"$WORK/ours-deb/"} build-id $ID_RS (package $V_OURS)"
 cc -shared -fPIC -O1 -Wall -Werror -o "$WORK/probe.so" "$ROOT/tests-c/ostree/libprobe.c" ||
     fail "compiling the probe"
 
 # copy LIB: the overlay root $WORK/LIB/root with its own /tmp, /var/tmp,
-# /dev/shm, the host's /dev and a /proc; for LIB=rs our library is bound
-# over the C one.
+# /dev/shm, the host's /dev and a /proc, and $WORK/LIB/out as /run/cfs-out.
 copy() {
     local d=$WORK/$1
     mkdir -p "$d"/{upper,work,root,tmp,vartmp,out}
@@ -168,32 +204,145 @@ copy() {
     mkdir -p "$d/root/run/cfs-out"
     mnt --bind "$d/out" "$d/root/run/cfs-out"
     cp "$WORK/probe.so" "$d/out/probe.so"
-    [ "$1" = rs ] && mnt --bind "$OURS" "$d/root/$C_SO"
     return 0
 }
 
-# prove LIB WHEN: in copy LIB, ostree maps exactly the intended library (it
-# comes through libostree, as in the tests) and mkcomposefs calls it.
-prove() {
-    local lib=$1 d=$WORK/$1 want report cmd
-    [ "$lib" = c ] && want=$ID_C || want=$ID_RS
-    for cmd in "ostree --version" "mkcomposefs /usr/share/doc/ostree /run/cfs-out/probe.cfs"; do
-        report=$d/out/$2.${cmd%% *}
-        # shellcheck disable=SC2086
-        chroot "$d/root" env -i PATH=/usr/sbin:/usr/bin LD_PRELOAD=/run/cfs-out/probe.so \
-            LCFS_PROBE_OUT="/run/cfs-out/${report##*/}" $cmd >"$report.out" 2>&1 ||
-            fail "'$cmd' failed in the $lib copy: $(tail -n 3 "$report.out")"
-        # Every mapped libcomposefs (lines other than "call ...") is $want.
-        if ! awk -v want="$want" '!/^call / { n++; if ($1 != want) bad = 1 } END { exit bad || !n }' \
-                "$report" 2>/dev/null; then
-            echo "FAIL: '$cmd' in the $lib copy did not run on the $lib library; it mapped:"
-            cat "$report" 2>/dev/null
+# probed LIB NAME WANT CALL CMD...: runs CMD in copy LIB with the probe
+# preloaded (output in $WORK/LIB/out/NAME.out) and returns its status, after
+# failing the check unless every libcomposefs CMD mapped has build-id WANT
+# (at least one; WANT "none": no libcomposefs at all) and, unless CALL is
+# "-", CMD called the library's CALL.
+probed() {
+    local lib=$1 name=$2 want=$3 call=$4 d=$WORK/$1 rc
+    shift 4
+    rm -f "$d/out/$name.probe"
+    chroot "$d/root" env -i PATH=/usr/sbin:/usr/bin LC_ALL=C.UTF-8 TMPDIR=/tmp \
+        LD_PRELOAD=/run/cfs-out/probe.so LCFS_PROBE_OUT="/run/cfs-out/$name.probe" \
+        "$@" >"$d/out/$name.out" 2>&1
+    rc=$?
+    if [ "$want" = none ]; then
+        if [ -s "$d/out/$name.probe" ]; then
+            echo "FAIL: '$*' in the $lib copy mapped a libcomposefs:"
+            cat "$d/out/$name.probe"
             exit 1
         fi
-        case $cmd in mkcomposefs*)
-            grep -q '^call lcfs_write_to$' "$report" || fail "'$cmd' in the $lib copy never called lcfs_write_to"
-        esac
+    elif ! awk -v want="$want" '!/^call / { n++; if ($1 != want) bad = 1 } END { exit bad || !n }' \
+            "$d/out/$name.probe" 2>/dev/null; then
+        echo "FAIL: '$*' in the $lib copy did not run on the library $want; it mapped:"
+        cat "$d/out/$name.probe" 2>/dev/null
+        exit 1
+    fi
+    if [ "$call" != - ] && ! grep -q "^call $call\$" "$d/out/$name.probe"; then
+        fail "'$*' in the $lib copy never called $call"
+    fi
+    return $rc
+}
+
+# prove COPY WHEN [PACKAGES]: in COPY, ostree maps exactly the library of
+# PACKAGES (c: Debian's, rs: ours; by default the copy's own; it comes
+# through libostree, as in the tests) and mkcomposefs writes an image: C's
+# through the C library, ours without any libcomposefs, as our tools use
+# the Rust core directly. Images of the same tree must be identical.
+prove() {
+    local lib=$1 d=$WORK/$1 want=$ID_C tool=$ID_C call=lcfs_write_to
+    [ "${3:-$1}" = rs ] && want=$ID_RS tool=none call=-
+    probed "$lib" "$2.ostree" "$want" - ostree --version ||
+        fail "'ostree --version' failed in the $lib copy: $(tail -n 3 "$d/out/$2.ostree.out")"
+    probed "$lib" "$2.mkcomposefs" "$tool" "$call" mkcomposefs /usr/share/doc/ostree "/run/cfs-out/$2.cfs" ||
+        fail "mkcomposefs failed in the $lib copy: $(tail -n 3 "$d/out/$2.mkcomposefs.out")"
+    if [ "$lib" = rs ] && ! cmp -s "$WORK/c/out/before.cfs" "$WORK/rs/out/$2.cfs"; then
+        fail "mkcomposefs images of /usr/share/doc/ostree differ (C's in the c copy, the rs copy's $2)"
+    fi
+}
+
+# --- The upgrade (issue 12, point 3) -----------------------------------------
+# Trees committed before the upgrade, after it and after the downgrade; none
+# of them changes with the packages.
+TIMESTAMP=2000-01-01T00:00:00Z
+TREES=(edge random-1 random-2 host-doc sid-etc)
+trees() {
+    local t=$WORK/rs/out/trees
+    mkdir -p "$t"
+    python3 "$ROOT/tests-c/ostree/gentree.py" edge "$t/edge" &&
+        python3 "$ROOT/tests-c/ostree/gentree.py" random 1 "$t/random-1" &&
+        python3 "$ROOT/tests-c/ostree/gentree.py" random 2 "$t/random-2" &&
+        cp -a /usr/share/doc "$t/host-doc" && cp -a "$R/etc" "$t/sid-etc" || fail "making the trees"
+}
+
+# commit_all STAGE WANT: in the rs copy, commits every tree as branch
+# STAGE/TREE on library WANT (build-id) and writes "TREE DIGEST" lines to
+# $WORK/STAGE.digests (the ostree.composefs.digest.v0 metadata, as hex).
+commit_all() {
+    local stage=$1 want=$2 t
+    for t in "${TREES[@]}"; do
+        probed rs "$stage-$t.commit" "$want" lcfs_write_to ostree --repo=/run/cfs-out/repo commit \
+            --generate-composefs-metadata --no-bindings --timestamp=$TIMESTAMP -b "$stage/$t" \
+            "/run/cfs-out/trees/$t" || fail "ostree commit of $t ($stage): $(tail -n 3 "$WORK/rs/out/$stage-$t.commit.out")"
+        probed rs "$stage-$t.show" "$want" - ostree --repo=/run/cfs-out/repo show \
+            --print-metadata-key=ostree.composefs.digest.v0 "$stage/$t" ||
+            fail "no composefs digest in the $stage commit of $t"
+        echo "$t $(grep -o '0x[0-9a-f][0-9a-f]' "$WORK/rs/out/$stage-$t.show.out" | sed 's/^0x//' | tr -d '\n')"
+    done >"$WORK/$stage.digests"
+}
+
+# apt_local DIR: in the rs copy, apt-get installs every .deb of $WORK/rs/out/DIR,
+# without network (downgrades allowed: Debian's after ours).
+apt_local() {
+    local f debs=()
+    for f in "$WORK/rs/out/$1"/*.deb; do debs+=("/run/cfs-out/$1/${f##*/}"); done
+    unshare --net chroot "$WORK/rs/root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 \
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --allow-downgrades "${debs[@]}" \
+        >"$WORK/rs/out/apt-$1.log" 2>&1 || {
+        tail -n 20 "$WORK/rs/out/apt-$1.log"
+        fail "apt-get install of $1 in the rs copy"
+    }
+}
+
+# installed VERSION ID WHAT: in the rs copy, the three packages are at
+# VERSION, dpkg -V finds nothing changed, libcomposefs.so.1 has build-id ID
+# and every libcomposefs file in the libdir belongs to a package.
+installed() {
+    local d=$WORK/rs/root p v so id f
+    for p in $PKGS; do
+        v=$(chroot "$d" dpkg-query -W -f '${Version}' "$p" 2>/dev/null)
+        [ "$v" = "$1" ] || fail "$3: $p is at '$v', not $1"
     done
+    # shellcheck disable=SC2086
+    v=$(chroot "$d" dpkg -V $PKGS 2>&1) && [ -z "$v" ] || fail "$3: dpkg -V: $v"
+    so=$(chroot "$d" readlink -f "/$LIB")
+    id=$(build_id "$d$so")
+    [ "$id" = "$2" ] || fail "$3: /$LIB is $so with build-id '$id', not $2"
+    for f in "$d/$LIBDIR"/libcomposefs*; do
+        chroot "$d" dpkg -S "/${f#"$d"/}" >/dev/null 2>&1 || fail "$3: no package owns /${f#"$d"/}"
+    done
+    echo "ok: $3: $PKGS at $1, dpkg -V clean, $so build-id $id"
+}
+
+# tool_scripts: upstream's five tool scripts on the installed tools, in the
+# rs copy (sid's glibc: the packaged binaries cannot run on the host).
+# composefs-fuse is upstream's host build, with its libfuse3 beside it.
+tool_scripts() {
+    local d=$WORK/rs
+    mkdir -p "$d/out/tools" "$d/out/fuse" "$d/root/run/cfs-src" "$d/root/run/cfs-upstream"
+    ln -s /usr/bin/mkcomposefs /usr/bin/composefs-info /usr/sbin/mount.composefs \
+        /run/cfs-out/composefs-dump "$d/out/tools/" &&
+        cp "$DEBS/composefs-dump" "$d/out/composefs-dump" &&
+        cp "$FUSE" "$d/out/fuse/composefs-fuse" && cp "$LIBFUSE" "$d/out/fuse/libfuse3.so.3" ||
+        fail "preparing the tools directory"
+    mnt --bind "$ROOT" "$d/root/run/cfs-src"
+    mnt --bind "$UPSTREAM" "$d/root/run/cfs-upstream"
+    # Upstream's scripts use fuse only where /etc/mtab exists.
+    [ -e "$d/root/etc/mtab" ] || [ -L "$d/root/etc/mtab" ] || ln -s ../proc/self/mounts "$d/root/etc/mtab"
+    for t in mkcomposefs composefs-info mount.composefs; do
+        grep -q libcomposefs <<<"$(chroot "$d/root" ldd "$(readlink "$d/out/tools/$t")" 2>&1)" &&
+            fail "the installed $t links a libcomposefs; our tools must not go through the C ABI"
+    done
+    chroot "$d/root" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LC_ALL=C.UTF-8 HOME=/root TMPDIR=/var/tmp \
+        LCFS_ROOT=/run/cfs-src LCFS_SO_DIR=/$LIBDIR LCFS_TOOLS_DIR=/run/cfs-out/tools \
+        LCFS_UPSTREAM_SRC=/run/cfs-upstream LCFS_FUSE=/run/cfs-out/fuse/composefs-fuse \
+        LD_LIBRARY_PATH=/run/cfs-out/fuse bash /run/cfs-src/tests-c/check-upstream-tools.sh \
+        >"$WORK/tools.log" 2>&1
+    echo "exit $?" >>"$WORK/tools.log"
 }
 
 # suite LIB RUN [TEST...]: runs the runner in copy LIB (the chosen tests, or
@@ -227,23 +376,40 @@ suite() {
         done | sort >"$WORK/$lib.results"
 }
 
-for lib in c rs; do
-    copy $lib
-    prove $lib before
+copy c
+prove c before
+copy rs
+mkdir -p "$WORK/rs/out/debs" "$WORK/rs/out/debian-debs"
+for p in $PKGS; do
+    cp "$DEBS/${p}_$V_OURS"_*.deb "$WORK/rs/out/debs/" && cp "$DEBS/debian/${p}_$V_DEBIAN"_*.deb "$WORK/rs/out/debian-debs/" ||
+        fail "copying the $p packages"
 done
+trees
+probed rs init "$ID_C" - ostree --repo=/run/cfs-out/repo init --mode=bare-user || fail "ostree init"
+t=$SECONDS
+commit_all c-before "$ID_C"
+apt_local debs
+installed "$V_OURS" "$ID_RS" "our packages installed over Debian's"
+commit_all ours "$ID_RS"
+prove rs before
+echo "upgrade and $((2 * ${#TREES[@]})) commits: $((SECONDS - t)) s"
 
-# --- The two runs -----------------------------------------------------------
+# --- The two runs, and the tool scripts beside them ---------------------------
 t=$SECONDS
 declare -A PID SECS
 for lib in c rs; do
     (s=$SECONDS; suite $lib 1; echo $((SECONDS - s)) >"$WORK/$lib.secs") &
     PID[$lib]=$!
 done
-for lib in c rs; do
+# The runs mostly wait (about 2.5 CPU-minutes each); the scripts fit beside them.
+(s=$SECONDS; tool_scripts; echo $((SECONDS - s)) >"$WORK/tools.secs") &
+PID[tools]=$!
+for lib in c rs tools; do
     wait "${PID[$lib]}"
     SECS[$lib]=$(cat "$WORK/$lib.secs" 2>/dev/null || echo '?')
 done
-echo "both runs done in $((SECONDS - t)) s (C: ${SECS[c]} s, ours: ${SECS[rs]} s, -p $JOBS each)"
+echo "both runs done in $((SECONDS - t)) s (C: ${SECS[c]} s, ours: ${SECS[rs]} s, -p $JOBS each;" \
+    "tool scripts: ${SECS[tools]} s)"
 for lib in c rs; do
     prove $lib after
 done
@@ -311,9 +477,47 @@ while read -r name c ctap rs rstap; do
     done
 done < <(both | awk "$BAD")
 echo "skipped on both: $(awk '$2 == "SKIP" { printf "%s ", $1 }' "$WORK/c.results")"
-echo "$EXPECTED tests on each library, $((SECONDS - START)) s in all"
+echo "$EXPECTED tests on each library"
 if [ "$failures" -ne 0 ]; then
     echo "FAIL: $failures tests did not pass or skip alike on both libraries"
+    suite_ok=0
+else
+    echo "ok: libostree's $EXPECTED installed tests give the same results on both libraries"
+    suite_ok=1
+fi
+
+# --- The tool scripts ---------------------------------------------------------
+sed 's/^/  /' "$WORK/tools.log"
+tools_ok=0
+grep -qx 'exit 0' "$WORK/tools.log" && grep -q '^upstream tool scripts: 5/5 passed$' "$WORK/tools.log" &&
+    tools_ok=1
+[ "$tools_ok" = 1 ] && echo "ok: the installed tools pass upstream's 5 tool scripts" ||
+    echo "FAIL: the installed tools did not pass upstream's tool scripts"
+
+# --- Back to Debian's packages (after any rerun, which needs ours) ------------
+apt_local debian-debs
+installed "$V_DEBIAN" "$ID_C" "Debian's packages reinstalled"
+commit_all c-after "$ID_C"
+prove rs restored c
+
+# --- The digests before, during and after -------------------------------------
+printf '\n%-9s %8s  %-64s  %-4s %s\n' tree entries "ostree.composefs.digest.v0 (C before the upgrade)" ours "C after"
+digests_ok=1
+for t in "${TREES[@]}"; do
+    dc=$(awk -v t="$t" '$1 == t { print $2 }' "$WORK/c-before.digests")
+    dr=$(awk -v t="$t" '$1 == t { print $2 }' "$WORK/ours.digests")
+    da=$(awk -v t="$t" '$1 == t { print $2 }' "$WORK/c-after.digests")
+    [ ${#dc} = 64 ] && [ "$dr" = "$dc" ] && r=same || { r=DIFF; digests_ok=0; }
+    [ "$da" = "$dc" ] && a=same || { a=DIFF; digests_ok=0; }
+    printf '%-9s %8s  %-64s  %-4s %s\n' "$t" "$(find "$WORK/rs/out/trees/$t" | wc -l)" "$dc" "$r" "$a"
+    [ "$r" = same ] || echo "          ours: $dr"
+    [ "$a" = same ] || echo "          C after: $da"
+done
+[ "$digests_ok" = 1 ] && echo "ok: ${#TREES[@]} trees commit to the same composefs digests on C, ours and C again" ||
+    echo "FAIL: composefs digests changed with the packages"
+
+echo "$((SECONDS - START)) s in all"
+if [ "$suite_ok$tools_ok$digests_ok" != 111 ]; then
     exit 1
 fi
-echo "PASS: libostree's $EXPECTED installed tests give the same results on both libraries"
+echo "PASS: our packages replace Debian's and back; libostree's $EXPECTED installed tests, upstream's tool scripts and ostree's composefs digests agree"

@@ -15,7 +15,10 @@
 #   check-upstream-tools.sh [--tools DIR] [TEST...]
 #
 # --tools DIR (or LCFS_TOOLS_DIR) takes the tools from DIR instead, e.g.
-# C's own build directory to check the harness itself. seed=S (upstream's
+# C's own build directory to check the harness itself. LCFS_UPSTREAM_SRC
+# (upstream's unpacked tree) and LCFS_FUSE (its composefs-fuse) replace the
+# cached upstream build where that cannot run (check-ostree-suite runs this
+# script inside a sid root on the installed tools). seed=S (upstream's
 # variable) makes check-random-fuse use one tree instead of ten. Prints one line per
 # script and "upstream tool scripts: N/5 passed".
 set -uo pipefail
@@ -33,8 +36,16 @@ done
 
 fail() { echo "check-upstream-tools: FAIL: $*"; exit 1; }
 
-CBUILD=$("$ROOT/tests-c/upstream/build.sh") || fail "could not build upstream composefs"
-SRC=$("$ROOT/tests-c/upstream/fetch.sh") || fail "no upstream source"
+# Inside another root (check-ostree-suite runs this in a Debian sid root
+# with our packages installed) upstream's tree and composefs-fuse are given.
+if [ -n "${LCFS_UPSTREAM_SRC:-}" ] && [ -n "${LCFS_FUSE:-}" ]; then
+    SRC=$LCFS_UPSTREAM_SRC
+    FUSE=$LCFS_FUSE
+else
+    CBUILD=$("$ROOT/tests-c/upstream/build.sh") || fail "could not build upstream composefs"
+    SRC=$("$ROOT/tests-c/upstream/fetch.sh") || fail "no upstream source"
+    FUSE=$CBUILD/tools/composefs-fuse
+fi
 UT=$SRC/tests
 command -v python3 >/dev/null || fail "python3 is needed (upstream gendir/dumpdir)"
 
@@ -60,7 +71,7 @@ for t in mkcomposefs composefs-info composefs-dump mount.composefs; do
         fail "$TOOLS/$t links a libcomposefs; our tools must not go through the C ABI"
     fi
 done
-ln -s "$CBUILD/tools/composefs-fuse" "$WORK/tools/composefs-fuse"
+ln -s "$FUSE" "$WORK/tools/composefs-fuse"
 # test-units.sh runs its tests inside `if`, where set -e does not apply: a
 # tool failing there goes unnoticed. It gets a directory of wrappers that log
 # each call's exit status, and every call must succeed.
@@ -75,12 +86,12 @@ exit $rc
         "$WORK/tools/$t" "$t" "$WORK/units-calls" >"$WORK/logged/$t"
     chmod +x "$WORK/logged/$t"
 done
-if grep -q libcomposefs <<<"$(ldd "$CBUILD/tools/composefs-fuse")"; then
+if grep -q libcomposefs <<<"$(ldd "$FUSE" 2>&1)"; then
     fail "composefs-fuse links libcomposefs; make it load ours or use another reader"
 fi
 export LD_LIBRARY_PATH=$WORK/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 export TMPDIR=$WORK/tmp
-echo "tools: $(readlink -f "$TOOLS/mkcomposefs" | xargs dirname) (composefs-fuse: $CBUILD/tools)"
+echo "tools: $(readlink -f "$TOOLS/mkcomposefs" | xargs dirname) (composefs-fuse: $FUSE)"
 echo "library: $(readlink -f "$so")"
 
 # --- the five scripts, with meson.build's arguments ---------------------------

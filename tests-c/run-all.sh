@@ -39,13 +39,7 @@ export LD_LIBRARY_PATH=$LCFS_SO_DIR${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 # Tests allowed to skip under CI=true, each with the reason it may. CI runs
 # as root on Debian 12 with the network, where every test can run; adding a
 # name here needs a comment saying why.
-CI_MAY_SKIP=(
-    # The Debian and RPM package builds (issue 12, still open) take about 25
-    # minutes together on 2 cores; they run with LCFS_PACKAGE_CHECKS=1 until
-    # they fit CI's 45-minute budget.
-    check-debian-packages
-    check-rpm
-)
+CI_MAY_SKIP=()
 
 passed=0 failed=0 skipped=0
 failures=()
