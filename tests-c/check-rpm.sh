@@ -4,7 +4,8 @@
 #  - Source0 is `git archive` of this tree (HEAD plus uncommitted changes
 #    to tracked files), Source1 the `cargo vendor` output for Cargo.lock
 #    (downloaded once, cached in $LCFS_RPM_CACHE, default
-#    /var/tmp/cfs-rpm-vendor);
+#    /var/tmp/cfs-rpm-vendor, by Cargo.lock's hash; the last build's log
+#    is kept there as last-build.log);
 #  - rpmbuild -bb runs without network (its own network namespace) with
 #    cargo reading only the vendored crates;
 #  - composefs, composefs-libs and composefs-devel hold exactly Fedora's
@@ -65,14 +66,21 @@ cp "$vendor" "$T/SOURCES/$name-vendor.tar.gz"
 echo "sources: $(du -h "$T/SOURCES/$name.tar.gz" | cut -f1) tree, $(du -h "$vendor" | cut -f1) vendored crates"
 
 # --nodeps: this host's rpm database is empty (BuildRequires are Fedora names).
+# Debian's rpm ships brp-compress (which gzips the man pages) as a /bin/sh
+# script that needs bash's `read -d`; where /bin/sh is dash it compresses
+# nothing, so it runs under bash, as on Fedora.
 check=--without=check
 [ "${LCFS_RPM_CHECK:-0}" = 1 ] && check=--with=check
 t=$SECONDS
 # A fresh HOME: cargo sees no crates.io cache or configuration of this host.
-if unshare --net env HOME="$T" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" PATH="$PATH" rpmbuild -bb --nodeps "$check" \
-    --define "_topdir $T" --define 'debug_package %{nil}' --define '_docdir_fmt %%{NAME}' "$SPEC" >"$T/build.log" 2>&1; then
+if unshare --net env HOME="$T" RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" PATH="$PATH" \
+    rpmbuild -bb --nodeps "$check" --define "_topdir $T" --define 'debug_package %{nil}' \
+    --define "__brp_compress bash $(rpm --eval '%{_rpmconfigdir}')/brp-compress %{?_prefix}" \
+    --define '_docdir_fmt %%{NAME}' "$SPEC" >"$T/build.log" 2>&1; then
     ok "rpmbuild -bb offline: $((SECONDS - t)) s"
+    cp "$T/build.log" "$CACHE/last-build.log"
 else
+    cp "$T/build.log" "$CACHE/last-build.log"
     tail -n 40 "$T/build.log"
     echo "FAIL: rpmbuild -bb (log above)"
     exit 1
