@@ -329,8 +329,8 @@ tool_scripts() {
         cp "$DEBS/composefs-dump" "$d/out/composefs-dump" &&
         cp "$FUSE" "$d/out/fuse/composefs-fuse" && cp "$LIBFUSE" "$d/out/fuse/libfuse3.so.3" ||
         fail "preparing the tools directory"
-    mnt --bind "$ROOT" "$d/root/run/cfs-src"
-    mnt --bind "$UPSTREAM" "$d/root/run/cfs-upstream"
+    mnt -o bind,ro "$ROOT" "$d/root/run/cfs-src"
+    mnt -o bind,ro "$UPSTREAM" "$d/root/run/cfs-upstream"
     # Upstream's scripts use fuse only where /etc/mtab exists.
     [ -e "$d/root/etc/mtab" ] || [ -L "$d/root/etc/mtab" ] || ln -s ../proc/self/mounts "$d/root/etc/mtab"
     for t in mkcomposefs composefs-info mount.composefs; do
