@@ -95,7 +95,7 @@ for p in libcomposefs1 libcomposefs-dev composefs; do
     listing "$ours" >"$W/$p.ours"
     listing "$theirs" >"$W/$p.debian"
     echo "--- $p: Debian $DEBIAN_VERSION | ours $version"
-    diff -y -W 150 "$W/$p.debian" "$W/$p.ours"
+    diff -y -W 180 "$W/$p.debian" "$W/$p.ours"
     if cmp -s "$W/$p.debian" "$W/$p.ours"; then
         ok "$p: same $(wc -l <"$W/$p.ours") entries, types and modes as Debian's"
     else

@@ -27,6 +27,7 @@
 # KEY is the SHA-256 of source.tar (every tracked or new, not ignored, file
 # of the working tree, in git's order, with fixed times and owners) and of how the
 # build root was made, so any edit rebuilds and nothing stale is reused.
+# LCFS_DEB_BUILD_OPTIONS is passed to the build as DEB_BUILD_OPTIONS.
 # LCFS_DEBS=DIR makes the checks use DIR (an earlier output directory)
 # instead of calling this script: for working on the checks themselves.
 # A failed build leaves no output directory (its log is kept in
