@@ -25,8 +25,9 @@
 #   root                         the build root's path (for lintian and
 #                                dpkg-gensymbols, which must be sid's)
 # KEY is the SHA-256 of source.tar (every tracked or new, not ignored, file
-# of the working tree, in git's order, with fixed times and owners) and of how the
-# build root was made, so any edit rebuilds and nothing stale is reused.
+# of the working tree, in git's order, owned by root and dated as the newest
+# debian/changelog entry) and of how the build root was made: any edit
+# rebuilds, nothing stale is reused, and clones of one commit share a build.
 # LCFS_DEB_BUILD_OPTIONS is passed to the build as DEB_BUILD_OPTIONS.
 # LCFS_DEBS=DIR makes the checks use DIR (an earlier output directory)
 # instead of calling this script: for working on the checks themselves.
