@@ -282,11 +282,12 @@ impl<'t, 's> Emitter<'t, 's> {
             mode::S_IFDIR => {
                 let (tree, lay) = (self.tree, self.lay);
                 let sink = &mut self.sink;
-                for_each_chunk(&e.dirents, l.n_blocks, |r, block| {
+                let dents = tree.dirents(e);
+                for_each_chunk(dents, l.n_blocks, |r, block| {
                     if block {
                         return Ok(());
                     }
-                    sink.with(|v| encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t)))
+                    sink.with(|v| encode_chunk(tree, &dents[r], v, |t| nid_type(tree, lay, t)))
                 })?;
             }
             mode::S_IFLNK if l.n_blocks == 0 => {
@@ -313,7 +314,7 @@ impl<'t, 's> Emitter<'t, 's> {
 
     fn xattrs(&mut self, e: &Entry, n_shared: u32) -> Result<()> {
         let (xt, shared) = (&self.tree.xt, &self.lay.shared);
-        let ids = &e.xattrs.ids;
+        let ids = xt.ids(&e.xattrs);
         let header = XattrIbodyHeader {
             name_filter: name_filter(xt, ids),
             shared_count: n_shared as u8,
@@ -345,13 +346,12 @@ impl<'t, 's> Emitter<'t, 's> {
             mode::S_IFDIR => {
                 let (tree, lay) = (self.tree, self.lay);
                 let sink = &mut self.sink;
-                for_each_chunk(&e.dirents, l.n_blocks, |r, block| {
+                let dents = tree.dirents(e);
+                for_each_chunk(dents, l.n_blocks, |r, block| {
                     if !block {
                         return Ok(());
                     }
-                    sink.with(|v| {
-                        encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t))
-                    })?;
+                    sink.with(|v| encode_chunk(tree, &dents[r], v, |t| nid_type(tree, lay, t)))?;
                     sink.align(BLK)
                 })
             }

@@ -30,13 +30,14 @@ pub struct Dent {
     pub flags: u8,
 }
 
-/// One inode to write.
+/// One inode to write. Kept small: there is one per file of the tree.
 pub struct Entry {
     /// None for the root whiteouts the writer makes up.
     pub src: Option<NodeRef>,
     pub inode: Inode,
     pub xattrs: NodeXattrs,
-    pub dirents: Vec<Dent>,
+    /// A directory's entries: its index in `Tree::dirs`, else NONE.
+    dir: u32,
     pub payload_len: u32,
     pub has_content: bool,
 }
@@ -128,6 +129,8 @@ struct Work {
 
 pub struct Tree {
     pub entries: Vec<Entry>,
+    /// Each directory's entries, sorted by name.
+    dirs: Vec<Vec<Dent>>,
     pub names: Vec<u8>,
     pub xt: XattrTable,
     /// Entry ids in inode (breadth-first) order.
@@ -150,6 +153,7 @@ impl Tree {
     pub fn build(root: &NodeRef, ver: &mut Version) -> Result<Tree> {
         let mut t = Tree {
             entries: Vec::new(),
+            dirs: Vec::new(),
             // "." and ".." name themselves from here.
             names: b"..".to_vec(),
             xt: XattrTable::default(),
@@ -205,7 +209,7 @@ impl Tree {
         while let Some(w) = stack.pop() {
             let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
             if w.parent != NONE {
-                self.entries[w.parent as usize].dirents[w.slot as usize].target = id;
+                self.dirent_mut(w.parent, w.slot).target = id;
             }
             let children = self.add_node(&w.node, w.parent, ver)?;
             if let Some(children) = children {
@@ -238,11 +242,11 @@ impl Tree {
         if external && chunking(inode.size).1 > MAX_CHUNKS as u64 {
             return Err(Error::FileTooBig);
         }
-        let mut ids = Vec::with_capacity(d.xattrs.len() + usize::from(external));
+        let mut xa = NodeXattrs::new(&self.xt)?;
         for x in d.xattrs.iter() {
-            ids.push(self.xt.intern_escaped(x.key().to_bytes(), x.value())?);
+            let id = self.xt.intern_escaped(x.key().to_bytes(), x.value())?;
+            xa.push(&mut self.xt, id)?;
         }
-        let mut xa = NodeXattrs::from_ids(ids);
         if external {
             let mut v = Vec::new();
             if let Some(dg) = d.digest() {
@@ -305,7 +309,7 @@ impl Tree {
             src: Some(node.clone()),
             inode,
             xattrs: xa,
-            dirents: Vec::new(),
+            dir: NONE,
             payload_len,
             has_content,
         });
@@ -314,6 +318,19 @@ impl Tree {
 
     fn name(&self, d: &Dent) -> &[u8] {
         &self.names[d.name_off..d.name_off + d.name_len as usize]
+    }
+
+    /// A directory's entries (none for other files).
+    pub fn dirents(&self, e: &Entry) -> &[Dent] {
+        match self.dirs.get(e.dir as usize) {
+            Some(d) => d,
+            None => &[],
+        }
+    }
+
+    fn dirent_mut(&mut self, id: u32, slot: u32) -> &mut Dent {
+        let dir = self.entries[id as usize].dir;
+        &mut self.dirs[dir as usize][slot as usize]
     }
 
     /// Lists a directory's entries (adding "." and ".." unless present)
@@ -385,7 +402,9 @@ impl Tree {
                 });
             }
         }
-        self.entries[id as usize].dirents = dents;
+        self.entries[id as usize].dir =
+            u32::try_from(self.dirs.len()).map_err(|_| Error::OutOfMemory)?;
+        self.dirs.push(dents);
         stack.extend(owned.into_iter().rev());
         Ok(())
     }
@@ -407,8 +426,8 @@ impl Tree {
         for i in 0..256usize {
             let name = [HEX[i >> 4], HEX[i & 15]];
             let pos = if root_is_dir {
-                match self.entries[0]
-                    .dirents
+                match self
+                    .dirents(&self.entries[0])
                     .binary_search_by(|d| self.name(d).cmp(&name[..]))
                 {
                     Ok(_) => continue,
@@ -423,7 +442,7 @@ impl Tree {
                 return Err(Error::NotADirectory);
             };
             let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
-            let mut xa = NodeXattrs::default();
+            let mut xa = NodeXattrs::new(&self.xt)?;
             if let Some(v) = &selinux {
                 xa.set(&mut self.xt, xattrs::SELINUX, v)?;
             }
@@ -440,7 +459,7 @@ impl Tree {
                     mtime_nsec: root_inode.mtime_nsec,
                 },
                 xattrs: xa,
-                dirents: Vec::new(),
+                dir: NONE,
                 payload_len: NO_PAYLOAD,
                 has_content: false,
             });
@@ -452,7 +471,8 @@ impl Tree {
                     p.dent += 1;
                 }
             }
-            self.entries[0].dirents.insert(
+            let root_dir = self.entries[0].dir as usize;
+            self.dirs[root_dir].insert(
                 pos,
                 Dent {
                     name_off,
@@ -475,7 +495,7 @@ impl Tree {
         while i < order.len() {
             let e = &self.entries[order[i] as usize];
             order.extend(
-                e.dirents
+                self.dirents(e)
                     .iter()
                     .filter(|d| d.flags & OWNED != 0)
                     .map(|d| d.target),
@@ -491,19 +511,20 @@ impl Tree {
         }
         self.resolve_links(&ino)?;
 
-        let xt = &self.xt;
+        let (xt, dirs) = (&mut self.xt, &self.dirs);
         let first = &self.entries[0].inode;
         let mut min = (first.mtime_sec, first.mtime_nsec);
         let mut has_acl = false;
         for e in &mut self.entries {
             if e.inode.is_dir() {
-                let subdirs = e.dirents.iter().filter(|d| d.flags & DIR_MODE != 0).count();
+                let dents = dirs.get(e.dir as usize).map_or(&[][..], |d| &d[..]);
+                let subdirs = dents.iter().filter(|d| d.flags & DIR_MODE != 0).count();
                 e.inode.nlink = (2 + subdirs) as u32;
             }
-            e.xattrs
-                .ids
-                .sort_unstable_by(|&a, &b| xt.get(a).key().cmp(xt.get(b).key()));
-            has_acl |= e.xattrs.ids.iter().any(|&id| xt.get(id).is_acl);
+            if !e.xattrs.is_empty() {
+                xt.sort_ids(&e.xattrs);
+                has_acl |= xt.ids(&e.xattrs).iter().any(|&id| xt.get(id).is_acl());
+            }
             let m = (e.inode.mtime_sec, e.inode.mtime_nsec);
             if m < min {
                 min = m;
@@ -536,7 +557,7 @@ impl Tree {
             let id = *by_ptr
                 .get(&(Arc::as_ptr(&target) as usize))
                 .ok_or(Error::InvalidArgument)?;
-            self.entries[p.dir as usize].dirents[p.dent as usize].target = id;
+            self.dirent_mut(p.dir, p.dent).target = id;
         }
         Ok(())
     }

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::rc::Rc;
 
 use crate::erofs::format::{
     round_up, XattrEntry, XATTR_ENTRY_SIZE, XATTR_FILTER_BITS, XATTR_FILTER_SEED,
@@ -27,11 +26,11 @@ pub const USER_OPAQUE: &[u8] = b"user.overlay.opaque";
 pub const SELINUX: &[u8] = b"security.selinux";
 
 /// Budget of `lcfs_node_set_xattr`, which the writer's own additions use.
-const SET_LIMIT: u64 = 32767;
+const SET_LIMIT: u32 = 32767;
 /// Per-entry charge of that budget beyond key and value.
-const ENTRY_CHARGE: u64 = 7;
+const ENTRY_CHARGE: u32 = 7;
 /// Extra charge for the first entry of a node.
-const HEADER_CHARGE: u64 = 12;
+const HEADER_CHARGE: u32 = 12;
 const KEY_MAX: usize = 255;
 
 /// At most this many xattrs of one inode go to the shared table.
@@ -143,31 +142,46 @@ impl Hasher for FastHasher {
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
-/// One distinct xattr: `data` is key, NUL, value.
-pub struct Interned {
-    data: Rc<[u8]>,
+/// Where one distinct xattr lives in the table's byte arena, and what
+/// the writer needs to know about its name.
+#[derive(Clone, Copy)]
+struct Meta {
+    /// Key bytes, then value bytes, at this offset of `XattrTable::data`.
+    off: usize,
     key_len: u16,
+    value_len: u16,
     /// EROFS name index and the length of the prefix it stands for.
     index: u8,
-    prefix_len: u16,
+    prefix_len: u8,
     /// Bit of this name in the inode's name filter.
     filter_bit: u8,
-    pub is_acl: bool,
+    is_acl: bool,
 }
 
-impl Interned {
-    pub fn key(&self) -> &[u8] {
-        &self.data[..self.key_len as usize]
+/// One distinct xattr, as borrowed from the table.
+#[derive(Clone, Copy)]
+pub struct Interned<'t> {
+    /// Key then value.
+    bytes: &'t [u8],
+    m: &'t Meta,
+}
+
+impl<'t> Interned<'t> {
+    pub fn key(&self) -> &'t [u8] {
+        &self.bytes[..self.m.key_len as usize]
     }
-    pub fn value(&self) -> &[u8] {
-        &self.data[self.key_len as usize + 1..]
+    pub fn value(&self) -> &'t [u8] {
+        &self.bytes[self.m.key_len as usize..]
     }
     /// The name as stored: the key without its abbreviated prefix.
-    pub fn suffix(&self) -> &[u8] {
-        &self.data[self.prefix_len as usize..self.key_len as usize]
+    pub fn suffix(&self) -> &'t [u8] {
+        &self.bytes[self.m.prefix_len as usize..self.m.key_len as usize]
     }
     pub fn filter_bit(&self) -> u8 {
-        self.filter_bit
+        self.m.filter_bit
+    }
+    pub fn is_acl(&self) -> bool {
+        self.m.is_acl
     }
     /// On-disk size of the entry with name and value, 4-byte aligned.
     pub fn entry_size(&self) -> usize {
@@ -181,7 +195,7 @@ impl Interned {
         let start = out.len();
         XattrEntry {
             name_len: self.suffix().len() as u8,
-            name_index: self.index,
+            name_index: self.m.index,
             value_size: self.value().len() as u16,
         }
         .encode(out);
@@ -191,50 +205,120 @@ impl Interned {
     }
 }
 
-/// All distinct xattrs of the tree being written.
+/// Empty slot of the interning index.
+const FREE: u32 = u32::MAX;
+
+/// All distinct xattrs of the tree being written, and every node's list
+/// of them. A tree of 100k files has about as many distinct xattrs (each
+/// file's redirect), so they share one byte arena and an open-addressing
+/// index of ids rather than an allocation and a map entry each.
 #[derive(Default)]
 pub struct XattrTable {
-    map: FastMap<Rc<[u8]>, u32>,
-    entries: Vec<Interned>,
-    scratch: Vec<u8>,
+    data: Vec<u8>,
+    metas: Vec<Meta>,
+    /// Ids by hash, linear probing; its length is 0 or a power of two
+    /// at least twice the number of ids.
+    index: Vec<u32>,
+    /// The nodes' id lists (see [`NodeXattrs`]).
+    lists: Vec<u32>,
+}
+
+fn hash_xattr(bytes: &[u8], key_len: usize) -> u64 {
+    let mut h = FastHasher::default();
+    h.write(bytes);
+    h.write_usize(key_len);
+    h.finish()
 }
 
 impl XattrTable {
-    pub fn get(&self, id: u32) -> &Interned {
-        &self.entries[id as usize]
+    pub fn get(&self, id: u32) -> Interned<'_> {
+        let m = &self.metas[id as usize];
+        let len = m.key_len as usize + m.value_len as usize;
+        Interned {
+            bytes: &self.data[m.off..m.off + len],
+            m,
+        }
     }
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.metas.len()
+    }
+
+    /// Index slot of a hash: the top bits, the best mixed ones.
+    fn slot(&self, h: u64) -> usize {
+        let bits = self.index.len().trailing_zeros();
+        (h >> (64 - bits)) as usize
+    }
+
+    /// Doubles the index (or makes the first one) and re-files every id.
+    fn grow(&mut self) {
+        let size = (self.index.len() * 2).max(1024);
+        self.index = vec![FREE; size];
+        let mask = size - 1;
+        for (id, m) in self.metas.iter().enumerate() {
+            let len = m.key_len as usize + m.value_len as usize;
+            let h = hash_xattr(&self.data[m.off..m.off + len], m.key_len as usize);
+            let mut i = self.slot(h);
+            while self.index[i] != FREE {
+                i = (i + 1) & mask;
+            }
+            self.index[i] = id as u32;
+        }
     }
 
     /// The id of (`key` with `key_tail` appended, `value`).
     pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
-        self.scratch.clear();
-        self.scratch.extend_from_slice(key);
-        self.scratch.extend_from_slice(key_tail);
-        let key_len = self.scratch.len();
-        self.scratch.push(0);
-        self.scratch.extend_from_slice(value);
-        if let Some(&id) = self.map.get(&self.scratch[..]) {
-            return Ok(id);
+        let key_len = key.len() + key_tail.len();
+        let (Ok(key_len16), Ok(value_len)) = (u16::try_from(key_len), u16::try_from(value.len()))
+        else {
+            return Err(Error::InvalidArgument);
+        };
+        if (self.metas.len() + 1) * 2 > self.index.len() {
+            self.grow();
         }
-        let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
-        let data: Rc<[u8]> = Rc::from(&self.scratch[..]);
-        let key_bytes = &data[..key_len];
+        // The candidate goes where it would be stored; a known one is
+        // taken back off.
+        let off = self.data.len();
+        self.data.extend_from_slice(key);
+        self.data.extend_from_slice(key_tail);
+        self.data.extend_from_slice(value);
+        let new = &self.data[off..];
+        let mask = self.index.len() - 1;
+        let mut i = self.slot(hash_xattr(new, key_len));
+        loop {
+            let id = self.index[i];
+            if id == FREE {
+                break;
+            }
+            let m = &self.metas[id as usize];
+            if m.key_len as usize == key_len
+                && m.value_len as usize == value.len()
+                && &self.data[m.off..m.off + new.len()] == new
+            {
+                self.data.truncate(off);
+                return Ok(id);
+            }
+            i = (i + 1) & mask;
+        }
+        let id = u32::try_from(self.metas.len())
+            .ok()
+            .filter(|&id| id != FREE)
+            .ok_or(Error::OutOfMemory)?;
+        let key_bytes = &new[..key_len];
         let (index, prefix_len) = prefix_index(key_bytes);
         let seed = XATTR_FILTER_SEED.wrapping_add(index as u32);
         let filter_bit = (xxh32(&key_bytes[prefix_len..], seed) & (XATTR_FILTER_BITS - 1)) as u8;
         let is_acl =
             key_bytes == b"system.posix_acl_access" || key_bytes == b"system.posix_acl_default";
-        self.entries.push(Interned {
-            data: data.clone(),
-            key_len: key_len as u16,
+        self.metas.push(Meta {
+            off,
+            key_len: key_len16,
+            value_len,
             index,
-            prefix_len: prefix_len as u16,
+            prefix_len: prefix_len as u8,
             filter_bit,
             is_acl,
         });
-        self.map.insert(data, id);
+        self.index[i] = id;
         Ok(id)
     }
 
@@ -247,29 +331,83 @@ impl XattrTable {
         }
     }
 
-    /// Drops the lookup map once no more xattrs will be added.
+    /// Drops the lookup index once no more xattrs will be added.
     pub fn seal(&mut self) {
-        self.map = FastMap::default();
-        self.scratch = Vec::new();
+        self.index = Vec::new();
+    }
+
+    /// The ids of a node's list.
+    pub fn ids(&self, x: &NodeXattrs) -> &[u32] {
+        &self.lists[x.start as usize..][..x.len as usize]
+    }
+
+    /// Sorts a node's list by key, the canonical order of an inode's xattrs.
+    pub fn sort_ids(&mut self, x: &NodeXattrs) {
+        let (metas, data) = (&self.metas, &self.data);
+        let key = |id: u32| {
+            let m = &metas[id as usize];
+            &data[m.off..m.off + m.key_len as usize]
+        };
+        self.lists[x.start as usize..][..x.len as usize]
+            .sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
     }
 }
 
 /// A node's xattr list while the tree is rewritten, with the size budget
-/// C keeps per node. Like C's clone, it starts with a zero budget, and the
-/// budget arithmetic wraps as C's unsigned counter does.
-#[derive(Default, Clone)]
+/// C keeps per node. The ids sit in `XattrTable::lists`; a list that has
+/// to grow while not the last one there moves to the end first. Like C's
+/// clone, the budget starts at zero and its arithmetic wraps as C's
+/// unsigned counter does: in 32 bits here, which gives C's results since
+/// the counter only goes below zero by the few entries the writer
+/// replaces (far from 2^31).
+#[derive(Default, Clone, Copy)]
 pub struct NodeXattrs {
-    pub ids: Vec<u32>,
-    budget: u64,
+    start: u32,
+    len: u32,
+    budget: u32,
 }
 
 impl NodeXattrs {
-    pub fn from_ids(ids: Vec<u32>) -> NodeXattrs {
-        NodeXattrs { ids, budget: 0 }
+    /// An empty list at the end of the table's lists.
+    pub fn new(table: &XattrTable) -> Result<NodeXattrs> {
+        Ok(NodeXattrs {
+            start: u32::try_from(table.lists.len()).map_err(|_| Error::OutOfMemory)?,
+            len: 0,
+            budget: 0,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Appends `id` without budget accounting (a node's own xattrs).
+    pub fn push(&mut self, table: &mut XattrTable, id: u32) -> Result<()> {
+        let lists = &mut table.lists;
+        let end = self.start as usize + self.len as usize;
+        if end != lists.len() {
+            let moved = u32::try_from(lists.len()).map_err(|_| Error::OutOfMemory)?;
+            lists.extend_from_within(self.start as usize..end);
+            self.start = moved;
+        }
+        u32::try_from(lists.len() + 1).map_err(|_| Error::OutOfMemory)?;
+        lists.push(id);
+        self.len += 1;
+        Ok(())
     }
 
     pub fn find(&self, table: &XattrTable, key: &[u8]) -> Option<usize> {
-        self.ids.iter().position(|&id| table.get(id).key() == key)
+        table
+            .ids(self)
+            .iter()
+            .position(|&id| table.get(id).key() == key)
+    }
+
+    /// Removes entry `i`, the last one taking its place.
+    fn swap_remove(&mut self, table: &mut XattrTable, i: usize) {
+        let list = &mut table.lists[self.start as usize..][..self.len as usize];
+        list.swap(i, self.len as usize - 1);
+        self.len -= 1;
     }
 
     /// Sets `key` to `value` the way `lcfs_node_set_xattr` does: any old
@@ -279,17 +417,17 @@ impl NodeXattrs {
             return Err(Error::OutOfRange);
         }
         if let Some(i) = self.find(table, key) {
-            let old_len = table.get(self.ids[i]).value().len() as u64;
-            self.ids.swap_remove(i);
-            self.budget = if self.ids.is_empty() {
+            let old_len = table.get(table.ids(self)[i]).value().len() as u32;
+            self.swap_remove(table, i);
+            self.budget = if self.len == 0 {
                 0
             } else {
                 self.budget
-                    .wrapping_sub(ENTRY_CHARGE + key.len() as u64 + old_len)
+                    .wrapping_sub(ENTRY_CHARGE + key.len() as u32 + old_len)
             };
         }
-        let mut cost = ENTRY_CHARGE + key.len() as u64 + value.len() as u64;
-        if self.ids.is_empty() {
+        let mut cost = ENTRY_CHARGE + key.len() as u32 + value.len() as u32;
+        if self.len == 0 {
             cost += HEADER_CHARGE;
         }
         let total = self.budget.wrapping_add(cost);
@@ -297,14 +435,14 @@ impl NodeXattrs {
             return Err(Error::OutOfRange);
         }
         let id = table.intern(key, b"", value)?;
-        self.ids.push(id);
+        self.push(table, id)?;
         self.budget = total;
         Ok(())
     }
 
     pub fn value<'t>(&self, table: &'t XattrTable, key: &[u8]) -> Option<&'t [u8]> {
         self.find(table, key)
-            .map(|i| table.get(self.ids[i]).value())
+            .map(|i| table.get(table.ids(self)[i]).value())
     }
 }
 
@@ -438,6 +576,27 @@ mod tests {
         assert_eq!(name_filter(&t, &[c]).count_zeros(), 1);
     }
 
+    fn c_id(t: &mut XattrTable) -> u32 {
+        t.intern(b"user.c", b"", b"").unwrap()
+    }
+
+    #[test]
+    fn interning_many_keeps_ids() {
+        let mut t = XattrTable::default();
+        let ids: Vec<u32> = (0..5000u32)
+            .map(|i| t.intern(b"user.k", b"", &i.to_le_bytes()).unwrap())
+            .collect();
+        for (i, &id) in ids.iter().enumerate() {
+            assert_eq!(t.intern(b"user.k", b"", &(i as u32).to_le_bytes()), Ok(id));
+            assert_eq!(t.get(id).value(), &(i as u32).to_le_bytes());
+        }
+        // Same bytes, split differently between key and value.
+        let a = t.intern(b"user.ab", b"", b"c").unwrap();
+        let b = t.intern(b"user.a", b"", b"bc").unwrap();
+        assert_ne!(a, b);
+        assert_eq!(t.len(), 5002);
+    }
+
     #[test]
     fn budget_replaces_and_wraps_like_c() {
         let mut t = XattrTable::default();
@@ -446,14 +605,25 @@ mod tests {
         let other = t.intern(b"user.x", b"", b"").unwrap();
         // A cloned node starts from a zero budget; replacing a long value
         // drives the unsigned counter below zero and the next set fails.
-        let mut n = NodeXattrs::from_ids(vec![other, id]);
+        let mut n = NodeXattrs::new(&t).unwrap();
+        n.push(&mut t, other).unwrap();
+        n.push(&mut t, id).unwrap();
         n.set(&mut t, ESCAPED_WHITEOUT, b"").unwrap();
         assert_eq!(n.set(&mut t, USER_WHITEOUT, b""), Err(Error::OutOfRange));
-        let mut m = NodeXattrs::default();
+        let mut m = NodeXattrs::new(&t).unwrap();
         m.set(&mut t, OPAQUE, b"y").unwrap();
         m.set(&mut t, OPAQUE, b"y").unwrap();
-        assert_eq!(m.ids.len(), 1);
+        assert_eq!(t.ids(&m).len(), 1);
         assert_eq!(m.value(&t, OPAQUE), Some(&b"y"[..]));
+        // A list that is not the last one moves to the end to grow.
+        n.set(&mut t, USER_OPAQUE, b"x").unwrap_err();
+        let before: Vec<u32> = t.ids(&n).to_vec();
+        let mut k = NodeXattrs::new(&t).unwrap();
+        k.push(&mut t, other).unwrap();
+        let c = c_id(&mut t);
+        n.push(&mut t, c).unwrap();
+        assert_eq!(t.ids(&n)[..before.len()], before[..]);
+        assert_eq!(t.ids(&k), &[other]);
     }
 
     #[test]
