@@ -70,7 +70,7 @@ fn root_of(node: &NodeRef) -> NodeRef {
 pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
     let mut cur = node.clone();
     loop {
-        let next = cur.lock().link_to.clone();
+        let next = cur.lock().link_to().cloned();
         match next {
             None => return Ok(cur),
             Some(n) if Arc::ptr_eq(&n, node) => return Err(Error::Loop),
@@ -87,11 +87,11 @@ pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
 /// link changes nothing else (C would also have raised the target's nlink).
 pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     if Arc::ptr_eq(node, target) {
-        node.lock().link_error = Some(Error::InvalidArgument);
+        node.lock().rare_mut().link_error = Some(Error::InvalidArgument);
         return Err(Error::InvalidArgument);
     }
     if reaches(target, node) {
-        node.lock().link_error = Some(Error::Loop);
+        node.lock().rare_mut().link_error = Some(Error::Loop);
         // The call itself is misuse (EINVAL); ELOOP is what writing reports.
         return Err(Error::InvalidArgument);
     }
@@ -101,8 +101,9 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     }
     let old = {
         let mut n = node.lock();
-        n.link_error = None;
-        n.link_to.replace(target.clone())
+        let r = n.rare_mut();
+        r.link_error = None;
+        r.link_to.replace(target.clone())
     };
     // Released only after unlocking `node`: if this was the last reference
     // to the old target, its teardown may need to lock `node` (a child of it).
@@ -115,7 +116,7 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
 fn reaches(from: &NodeRef, needle: &NodeRef) -> bool {
     let mut cur = from.clone();
     loop {
-        let next = cur.lock().link_to.clone();
+        let next = cur.lock().link_to().cloned();
         match next {
             None => return false,
             Some(n) if Arc::ptr_eq(&n, needle) || Arc::ptr_eq(&n, from) => return true,
@@ -129,13 +130,13 @@ impl Drop for NodeData {
     /// so it can be added elsewhere) and unreferenced, even ones somebody
     /// else still holds. Iterative, so deep trees cannot overflow the stack.
     fn drop(&mut self) {
-        let mut pending: Vec<NodeRef> = std::mem::take(&mut self.children);
+        let mut pending: Vec<NodeRef> = self.children.take();
         while let Some(child) = pending.pop() {
             let grandchildren = {
                 let mut c = child.lock();
                 c.name = None;
                 c.parent = std::sync::Weak::new();
-                std::mem::take(&mut c.children)
+                c.children.take()
             };
             pending.extend(grandchildren);
         }

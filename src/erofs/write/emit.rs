@@ -312,12 +312,12 @@ impl<'t, 's> Emitter<'t, 's> {
         Ok(())
     }
 
-    fn xattrs(&mut self, e: &Entry, n_shared: u32) -> Result<()> {
+    fn xattrs(&mut self, e: &Entry, n_shared: u8) -> Result<()> {
         let (xt, shared) = (&self.tree.xt, &self.lay.shared);
         let ids = xt.ids(&e.xattrs);
         let header = XattrIbodyHeader {
             name_filter: name_filter(xt, ids),
-            shared_count: n_shared as u8,
+            shared_count: n_shared,
         };
         let base = self.lay.inodes_end % BLK;
         self.sink.with(|v| {

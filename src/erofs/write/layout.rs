@@ -36,14 +36,15 @@ pub fn chunking(size: u64) -> (u32, u64) {
 #[derive(Clone, Copy, Default)]
 pub struct NodeLayout {
     pub nid: u64,
-    /// Zero bytes written before the inode.
-    pub ipad: u32,
+    /// Zero bytes written before the inode (under a block and a slot).
+    pub ipad: u16,
     pub n_blocks: u32,
     /// Bytes of data kept inline after the inode and its xattrs.
     pub tail: u32,
     pub compact: bool,
     pub xattr_size: u32,
-    pub n_shared: u32,
+    /// At most MAX_SHARED_PER_INODE.
+    pub n_shared: u8,
 }
 
 pub struct Layout {
@@ -104,12 +105,12 @@ impl Layout {
             let start = aligned + extra;
             nodes[id as usize] = NodeLayout {
                 nid: start / SLOTSIZE as u64,
-                ipad: (start - pos) as u32,
+                ipad: (start - pos) as u16,
                 n_blocks,
                 tail,
                 compact,
                 xattr_size: xsize as u32,
-                n_shared: n_shared as u32,
+                n_shared: n_shared as u8,
             };
             n_data_blocks += n_blocks as u64;
             pos = start + isize + xsize as u64 + tail as u64;

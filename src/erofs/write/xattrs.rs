@@ -142,14 +142,12 @@ impl Hasher for FastHasher {
 
 pub type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
 
-/// Where one distinct xattr lives in the table's byte arena, and what
-/// the writer needs to know about its name.
+/// One distinct xattr name and what the writer needs to know about it.
 #[derive(Clone, Copy)]
-struct Meta {
-    /// Key bytes, then value bytes, at this offset of `XattrTable::data`.
+struct KeyMeta {
+    /// The name's bytes are at this offset of `XattrTable::keys`.
     off: usize,
-    key_len: u16,
-    value_len: u16,
+    len: u16,
     /// EROFS name index and the length of the prefix it stands for.
     index: u8,
     prefix_len: u8,
@@ -158,30 +156,39 @@ struct Meta {
     is_acl: bool,
 }
 
+/// One distinct xattr: its name's id and where its value is.
+#[derive(Clone, Copy)]
+struct Meta {
+    key: u32,
+    value_len: u16,
+    /// The value's bytes are at this offset of `XattrTable::values`.
+    off: usize,
+}
+
 /// One distinct xattr, as borrowed from the table.
 #[derive(Clone, Copy)]
 pub struct Interned<'t> {
-    /// Key then value.
-    bytes: &'t [u8],
-    m: &'t Meta,
+    key: &'t [u8],
+    value: &'t [u8],
+    k: &'t KeyMeta,
 }
 
 impl<'t> Interned<'t> {
     pub fn key(&self) -> &'t [u8] {
-        &self.bytes[..self.m.key_len as usize]
+        self.key
     }
     pub fn value(&self) -> &'t [u8] {
-        &self.bytes[self.m.key_len as usize..]
+        self.value
     }
     /// The name as stored: the key without its abbreviated prefix.
     pub fn suffix(&self) -> &'t [u8] {
-        &self.bytes[self.m.prefix_len as usize..self.m.key_len as usize]
+        &self.key[self.k.prefix_len as usize..]
     }
     pub fn filter_bit(&self) -> u8 {
-        self.m.filter_bit
+        self.k.filter_bit
     }
     pub fn is_acl(&self) -> bool {
-        self.m.is_acl
+        self.k.is_acl
     }
     /// On-disk size of the entry with name and value, 4-byte aligned.
     pub fn entry_size(&self) -> usize {
@@ -195,7 +202,7 @@ impl<'t> Interned<'t> {
         let start = out.len();
         XattrEntry {
             name_len: self.suffix().len() as u8,
-            name_index: self.m.index,
+            name_index: self.k.index,
             value_size: self.value().len() as u16,
         }
         .encode(out);
@@ -205,121 +212,173 @@ impl<'t> Interned<'t> {
     }
 }
 
-/// Empty slot of the interning index.
+/// Empty slot of an [`IdIndex`].
 const FREE: u32 = u32::MAX;
+
+/// A hash set of ids whose items live elsewhere: open addressing with
+/// linear probing, at most half full. The caller hashes and compares.
+#[derive(Default)]
+struct IdIndex {
+    /// Length 0 or a power of two.
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl IdIndex {
+    /// Slot of a hash: its top bits, the best mixed ones.
+    fn home(&self, h: u64) -> usize {
+        (h >> (64 - self.slots.len().trailing_zeros())) as usize
+    }
+
+    /// Makes room for one more id, re-filing all by `hash_of`.
+    fn reserve_one(&mut self, hash_of: impl Fn(u32) -> u64) {
+        if (self.len + 1) * 2 <= self.slots.len() {
+            return;
+        }
+        let size = (self.slots.len() * 2).max(64);
+        let old = std::mem::replace(&mut self.slots, vec![FREE; size]);
+        let mask = self.slots.len() - 1;
+        for id in old.into_iter().filter(|&id| id != FREE) {
+            let mut i = self.home(hash_of(id));
+            while self.slots[i] != FREE {
+                i = (i + 1) & mask;
+            }
+            self.slots[i] = id;
+        }
+    }
+
+    /// The id `is_it` accepts among those filed under hash `h`, or else
+    /// files `new_id` there (call `reserve_one` first).
+    fn find_or_file(&mut self, h: u64, new_id: u32, is_it: impl Fn(u32) -> bool) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut i = self.home(h);
+        loop {
+            match self.slots[i] {
+                FREE => {
+                    self.slots[i] = new_id;
+                    self.len += 1;
+                    return None;
+                }
+                id if is_it(id) => return Some(id),
+                _ => i = (i + 1) & mask,
+            }
+        }
+    }
+}
 
 /// All distinct xattrs of the tree being written, and every node's list
 /// of them. A tree of 100k files has about as many distinct xattrs (each
-/// file's redirect), so they share one byte arena and an open-addressing
-/// index of ids rather than an allocation and a map entry each.
+/// file's redirect) but few distinct names, so names and values are
+/// interned apart, each into one byte arena with an index of ids, rather
+/// than an allocation and a map entry per xattr.
 #[derive(Default)]
 pub struct XattrTable {
-    data: Vec<u8>,
+    keys: Vec<u8>,
+    key_metas: Vec<KeyMeta>,
+    key_index: IdIndex,
+    values: Vec<u8>,
     metas: Vec<Meta>,
-    /// Ids by hash, linear probing; its length is 0 or a power of two
-    /// at least twice the number of ids.
-    index: Vec<u32>,
+    index: IdIndex,
     /// The nodes' id lists (see [`NodeXattrs`]).
     lists: Vec<u32>,
 }
 
-fn hash_xattr(bytes: &[u8], key_len: usize) -> u64 {
+fn hash_bytes(bytes: &[u8], tag: u32) -> u64 {
     let mut h = FastHasher::default();
     h.write(bytes);
-    h.write_usize(key_len);
+    h.write_usize(tag as usize);
     h.finish()
+}
+
+/// A new id for a table holding `len` items.
+fn next_id(len: usize) -> Result<u32> {
+    u32::try_from(len)
+        .ok()
+        .filter(|&id| id != FREE)
+        .ok_or(Error::OutOfMemory)
 }
 
 impl XattrTable {
     pub fn get(&self, id: u32) -> Interned<'_> {
         let m = &self.metas[id as usize];
-        let len = m.key_len as usize + m.value_len as usize;
+        let k = &self.key_metas[m.key as usize];
         Interned {
-            bytes: &self.data[m.off..m.off + len],
-            m,
+            key: &self.keys[k.off..k.off + k.len as usize],
+            value: &self.values[m.off..m.off + m.value_len as usize],
+            k,
         }
     }
     pub fn len(&self) -> usize {
         self.metas.len()
     }
 
-    /// Index slot of a hash: the top bits, the best mixed ones.
-    fn slot(&self, h: u64) -> usize {
-        let bits = self.index.len().trailing_zeros();
-        (h >> (64 - bits)) as usize
-    }
-
-    /// Doubles the index (or makes the first one) and re-files every id.
-    fn grow(&mut self) {
-        let size = (self.index.len() * 2).max(1024);
-        self.index = vec![FREE; size];
-        let mask = size - 1;
-        for (id, m) in self.metas.iter().enumerate() {
-            let len = m.key_len as usize + m.value_len as usize;
-            let h = hash_xattr(&self.data[m.off..m.off + len], m.key_len as usize);
-            let mut i = self.slot(h);
-            while self.index[i] != FREE {
-                i = (i + 1) & mask;
-            }
-            self.index[i] = id as u32;
-        }
-    }
-
-    /// The id of (`key` with `key_tail` appended, `value`).
-    pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
-        let key_len = key.len() + key_tail.len();
-        let (Ok(key_len16), Ok(value_len)) = (u16::try_from(key_len), u16::try_from(value.len()))
-        else {
-            return Err(Error::InvalidArgument);
-        };
-        if (self.metas.len() + 1) * 2 > self.index.len() {
-            self.grow();
-        }
+    /// The id of the name `key` + `key_tail`.
+    fn intern_key(&mut self, key: &[u8], key_tail: &[u8]) -> Result<u32> {
+        let len = u16::try_from(key.len() + key_tail.len()).map_err(|_| Error::InvalidArgument)?;
+        let new_id = next_id(self.key_metas.len())?;
+        let (keys, metas) = (&mut self.keys, &self.key_metas);
+        let bytes_of = |k: &KeyMeta| &keys[k.off..k.off + k.len as usize];
+        self.key_index
+            .reserve_one(|id| hash_bytes(bytes_of(&metas[id as usize]), 0));
         // The candidate goes where it would be stored; a known one is
         // taken back off.
-        let off = self.data.len();
-        self.data.extend_from_slice(key);
-        self.data.extend_from_slice(key_tail);
-        self.data.extend_from_slice(value);
-        let new = &self.data[off..];
-        let mask = self.index.len() - 1;
-        let mut i = self.slot(hash_xattr(new, key_len));
-        loop {
-            let id = self.index[i];
-            if id == FREE {
-                break;
-            }
-            let m = &self.metas[id as usize];
-            if m.key_len as usize == key_len
-                && m.value_len as usize == value.len()
-                && &self.data[m.off..m.off + new.len()] == new
-            {
-                self.data.truncate(off);
-                return Ok(id);
-            }
-            i = (i + 1) & mask;
+        let off = keys.len();
+        keys.extend_from_slice(key);
+        keys.extend_from_slice(key_tail);
+        let (keys, new) = keys.split_at(off);
+        let found = self
+            .key_index
+            .find_or_file(hash_bytes(new, 0), new_id, |id| {
+                let k = &metas[id as usize];
+                k.len == len && &keys[k.off..k.off + k.len as usize] == new
+            });
+        if let Some(id) = found {
+            self.keys.truncate(off);
+            return Ok(id);
         }
-        let id = u32::try_from(self.metas.len())
-            .ok()
-            .filter(|&id| id != FREE)
-            .ok_or(Error::OutOfMemory)?;
-        let key_bytes = &new[..key_len];
-        let (index, prefix_len) = prefix_index(key_bytes);
+        let (index, prefix_len) = prefix_index(new);
         let seed = XATTR_FILTER_SEED.wrapping_add(index as u32);
-        let filter_bit = (xxh32(&key_bytes[prefix_len..], seed) & (XATTR_FILTER_BITS - 1)) as u8;
-        let is_acl =
-            key_bytes == b"system.posix_acl_access" || key_bytes == b"system.posix_acl_default";
-        self.metas.push(Meta {
+        let filter_bit = (xxh32(&new[prefix_len..], seed) & (XATTR_FILTER_BITS - 1)) as u8;
+        let is_acl = new == b"system.posix_acl_access" || new == b"system.posix_acl_default";
+        self.key_metas.push(KeyMeta {
             off,
-            key_len: key_len16,
-            value_len,
+            len,
             index,
             prefix_len: prefix_len as u8,
             filter_bit,
             is_acl,
         });
-        self.index[i] = id;
-        Ok(id)
+        Ok(new_id)
+    }
+
+    /// The id of (`key` with `key_tail` appended, `value`).
+    pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
+        let value_len = u16::try_from(value.len()).map_err(|_| Error::InvalidArgument)?;
+        let key = self.intern_key(key, key_tail)?;
+        let new_id = next_id(self.metas.len())?;
+        let (values, metas) = (&mut self.values, &self.metas);
+        let bytes_of = |m: &Meta| &values[m.off..m.off + m.value_len as usize];
+        self.index.reserve_one(|id| {
+            let m = &metas[id as usize];
+            hash_bytes(bytes_of(m), m.key)
+        });
+        let off = values.len();
+        values.extend_from_slice(value);
+        let (values, new) = values.split_at(off);
+        let found = self.index.find_or_file(hash_bytes(new, key), new_id, |id| {
+            let m = &metas[id as usize];
+            m.key == key && m.value_len == value_len && &values[m.off..m.off + new.len()] == new
+        });
+        if let Some(id) = found {
+            self.values.truncate(off);
+            return Ok(id);
+        }
+        self.metas.push(Meta {
+            key,
+            value_len,
+            off,
+        });
+        Ok(new_id)
     }
 
     /// Interns an xattr taken from a caller's node, escaping overlayfs
@@ -331,9 +390,10 @@ impl XattrTable {
         }
     }
 
-    /// Drops the lookup index once no more xattrs will be added.
+    /// Drops the lookup indexes once no more xattrs will be added.
     pub fn seal(&mut self) {
-        self.index = Vec::new();
+        self.key_index = IdIndex::default();
+        self.index = IdIndex::default();
     }
 
     /// The ids of a node's list.
@@ -343,10 +403,10 @@ impl XattrTable {
 
     /// Sorts a node's list by key, the canonical order of an inode's xattrs.
     pub fn sort_ids(&mut self, x: &NodeXattrs) {
-        let (metas, data) = (&self.metas, &self.data);
+        let (metas, key_metas, keys) = (&self.metas, &self.key_metas, &self.keys);
         let key = |id: u32| {
-            let m = &metas[id as usize];
-            &data[m.off..m.off + m.key_len as usize]
+            let k = &key_metas[metas[id as usize].key as usize];
+            &keys[k.off..k.off + k.len as usize]
         };
         self.lists[x.start as usize..][..x.len as usize]
             .sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
