@@ -11,7 +11,7 @@ use super::fields::{
     c_str_part, parse_digest, parse_int, split_at, unescape_into, unescape_optional_into,
 };
 use crate::error::Error;
-use crate::node::{self, mode, Node, NodeRef, INLINE_CONTENT_MAX};
+use crate::node::{self, mode, Node, NodeData, NodeRef, INLINE_CONTENT_MAX};
 
 /// Why a dumpfile could not be read.
 #[derive(Debug, PartialEq, Eq)]
@@ -70,16 +70,24 @@ fn as_cstr(buf: &mut Vec<u8>) -> &CStr {
     CStr::from_bytes_until_nul(buf).unwrap_or_default()
 }
 
+/// Where a line's node goes: it is the root, or a child of the directory
+/// at this depth of `Parser::chain` (0: the root).
+#[derive(Clone, Copy)]
+enum Place {
+    Root,
+    Below(usize),
+}
+
 struct Parser {
     strict: bool,
     root: Option<NodeRef>,
     /// Hardlinks and their target paths (None: "-"), resolved at the end.
     fixups: Vec<(NodeRef, Option<Box<[u8]>>)>,
-    /// The parent directory of the previous line, by the text of its
-    /// path: dumps list siblings together, and a path found once always
-    /// names the same node (nothing is ever removed).
-    cached_parent_path: Vec<u8>,
-    cached_parent: Option<NodeRef>,
+    /// The path from the root to the last parent directory, one node and
+    /// name per component: dumps list a directory's entries together, so
+    /// mostly the next line's parent is found here without a lookup. A
+    /// path found once always names the same node (nothing is removed).
+    chain: Vec<(Box<[u8]>, NodeRef)>,
     // Scratch buffers reused for every line.
     path: Vec<u8>,
     name: Vec<u8>,
@@ -96,8 +104,7 @@ impl Parser {
             strict,
             root: None,
             fixups: Vec::new(),
-            cached_parent_path: Vec::new(),
-            cached_parent: None,
+            chain: Vec::new(),
             path: Vec::new(),
             name: Vec::new(),
             payload: Vec::new(),
@@ -142,15 +149,18 @@ impl Parser {
         if node::validate_mode(mode).is_err() {
             return Err(msg(&format!("Invalid mode {mode:o}"), b""));
         }
-        let node = Node::new();
-        node.lock().inode.mode = mode;
         let ftype = mode & mode::S_IFMT;
-        self.add_to_tree(&node, ftype == mode::S_IFDIR)?;
+        // The tree is checked first, as C adds the node before it reads
+        // the other fields; the node itself is added once complete.
+        let place = self.place(ftype == mode::S_IFDIR)?;
+        let mut d = NodeData::new();
+        d.inode.mode = mode;
 
         if hardlink {
             if ftype == mode::S_IFDIR {
                 return Err(b"Directories can't be hardlinked".to_vec());
             }
+            let node = self.attach(place, d, false)?;
             let target = unescape_optional_into(f_payload, &mut self.payload)?
                 .then(|| c_str_part(&self.payload).into());
             self.fixups.push((node, target));
@@ -184,7 +194,6 @@ impl Parser {
         }
         let has_digest = unescape_optional_into(f_digest, &mut self.digest)?;
 
-        let mut d = node.lock();
         if ftype != mode::S_IFLNK {
             d.set_size(size);
         }
@@ -267,11 +276,13 @@ impl Parser {
                 return Err(b"Can't set xattr".to_vec());
             }
         }
+        self.attach(place, d, ftype == mode::S_IFDIR)?;
         Ok(())
     }
 
-    /// C's `tree_add_node` for the path in `self.path`.
-    fn add_to_tree(&mut self, node: &NodeRef, is_dir: bool) -> std::result::Result<(), Vec<u8>> {
+    /// The checks of C's `tree_add_node` for the path in `self.path`:
+    /// where its node will go.
+    fn place(&mut self, is_dir: bool) -> std::result::Result<Place, Vec<u8>> {
         let path = &self.path[..];
         if path == b"/" {
             if !is_dir {
@@ -280,43 +291,64 @@ impl Parser {
             if self.root.is_some() {
                 return Err(b"Can't have multiple roots".to_vec());
             }
-            self.root = Some(node.clone());
-            return Ok(());
+            return Ok(Place::Root);
         }
         let Some(root) = &self.root else {
             return Err(b"Root node not present".to_vec());
         };
-        let (parent_path, name) = match path.iter().rposition(|&b| b == b'/') {
-            Some(i) => (&path[..i], &path[i + 1..]),
-            None => (&b""[..], path),
-        };
-        let parent = match &self.cached_parent {
-            Some(p) if self.cached_parent_path == parent_path => Some(p.clone()),
-            _ => {
-                let found = lookup(root, parent_path);
-                if let Some(p) = &found {
-                    self.cached_parent_path.clear();
-                    self.cached_parent_path.extend_from_slice(parent_path);
-                    self.cached_parent = Some(p.clone());
-                }
-                found
-            }
-        };
-        let Some(parent) = parent else {
+        let (parent_path, name) = split_path(path);
+        let Some(depth) = walk_chain(root, &mut self.chain, parent_path) else {
             return Err(msg("Parent directory missing for ", path));
         };
-        if !parent.lock().is_dir() {
+        let parent = match depth {
+            0 => root,
+            _ => &self.chain[depth - 1].1,
+        };
+        let p = parent.lock();
+        if !p.is_dir() {
             return Err(msg("Parent must be a directory for ", path));
         }
         if name == b"." || name == b".." {
             return Err(msg("Invalid . or .. in path: ", path));
         }
-        self.name.clear();
-        self.name.extend_from_slice(name);
         // C means to say "Path ... already exist" for a taken name, but
         // compares add_child's -1 with -EEXIST: every failure reads alike.
-        node::add_child(&parent, node, as_cstr(&mut self.name))
-            .map_err(|_| b"Can't add child".to_vec())
+        node::new_child_slot(&p, name).map_err(|_| b"Can't add child".to_vec())?;
+        Ok(Place::Below(depth))
+    }
+
+    /// Adds the node made of `d` where [`Parser::place`] found it goes.
+    fn attach(
+        &mut self,
+        place: Place,
+        d: NodeData,
+        is_dir: bool,
+    ) -> std::result::Result<NodeRef, Vec<u8>> {
+        let depth = match place {
+            Place::Root => {
+                let node = Node::with_data(d);
+                self.root = Some(node.clone());
+                return Ok(node);
+            }
+            Place::Below(depth) => depth,
+        };
+        let parent = match (depth, &self.root) {
+            (0, Some(root)) => root,
+            (0, None) => return Err(b"Root node not present".to_vec()),
+            _ => &self.chain[depth - 1].1,
+        };
+        let name = split_path(&self.path).1;
+        self.name.clear();
+        self.name.extend_from_slice(name);
+        let node = node::add_new_child(parent, as_cstr(&mut self.name), d)
+            .map_err(|_| b"Can't add child".to_vec())?;
+        if is_dir {
+            // Most likely the parent of the lines that follow.
+            self.chain.truncate(depth);
+            self.chain
+                .push((self.name[..self.name.len() - 1].into(), node.clone()));
+        }
+        Ok(node)
     }
 
     fn finish(self) -> std::result::Result<NodeRef, DumpError> {
@@ -349,6 +381,43 @@ impl Parser {
         }
         Ok(root)
     }
+}
+
+/// A path's parent part and last component.
+fn split_path(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(i) => (&path[..i], &path[i + 1..]),
+        None => (&b""[..], path),
+    }
+}
+
+/// C's `lookup_path` of `parent_path` below `root`, through `chain`: the
+/// components it shares with the chain are taken from there, the rest
+/// looked up and the chain made to end at the directory found. Returns
+/// its depth in the chain (0: the root), None if a component is missing.
+fn walk_chain(
+    root: &NodeRef,
+    chain: &mut Vec<(Box<[u8]>, NodeRef)>,
+    parent_path: &[u8],
+) -> Option<usize> {
+    let mut depth = 0;
+    for comp in parent_path.split(|&b| b == b'/').filter(|c| !c.is_empty()) {
+        if chain.get(depth).is_some_and(|(name, _)| **name == *comp) {
+            depth += 1;
+            continue;
+        }
+        chain.truncate(depth);
+        let next = match depth {
+            0 => root,
+            _ => &chain[depth - 1].1,
+        }
+        .lock()
+        .lookup_child(comp)?;
+        chain.push((comp.into(), next));
+        depth += 1;
+    }
+    chain.truncate(depth);
+    Some(depth)
 }
 
 /// C's `lookup_path`: the node at `path` below `root`; empty components

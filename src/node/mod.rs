@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::error::{Error, Result};
 pub use clone::{clone_deep, clone_node};
-pub use tree::{add_child, follow_links, make_hardlink};
+pub use tree::{add_child, add_new_child, follow_links, make_hardlink, new_child_slot};
 use xattr::Xattrs;
 
 /// `S_IFMT` and friends, as u32 for the node's mode field.

@@ -3,7 +3,7 @@
 use std::ffi::CStr;
 use std::sync::Arc;
 
-use super::{NodeData, NodeRef, MAX_NAME_LENGTH};
+use super::{Node, NodeData, NodeRef, MAX_NAME_LENGTH};
 use crate::error::{Error, Result};
 
 /// `lcfs_node_add_child`: on success the tree holds its own reference to
@@ -52,6 +52,37 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
     }
     p.children.insert(pos, child.clone());
     Ok(())
+}
+
+/// Where a child called `name` that is in no tree yet would go among
+/// `parent`'s children, or [`add_child`]'s error for it.
+pub fn new_child_slot(parent: &NodeData, name: &[u8]) -> Result<usize> {
+    if !parent.is_dir() {
+        return Err(Error::NotADirectory);
+    }
+    if name.is_empty() {
+        return Err(Error::InvalidArgument);
+    }
+    if name.len() > MAX_NAME_LENGTH {
+        return Err(Error::NameTooLong);
+    }
+    match parent.find_child(name) {
+        Ok(_) => Err(Error::AlreadyExists),
+        Err(pos) => Ok(pos),
+    }
+}
+
+/// [`add_child`] of a node that does not exist yet: the node is made of
+/// `data` (named and parented here) and returned. Building a tree from
+/// a listing this way never locks the new node.
+pub fn add_new_child(parent: &NodeRef, name: &CStr, mut data: NodeData) -> Result<NodeRef> {
+    let mut p = parent.lock();
+    let pos = new_child_slot(&p, name.to_bytes())?;
+    data.name = Some(name.into());
+    data.parent = Arc::downgrade(parent);
+    let node = Node::with_data(data);
+    p.children.insert(pos, node.clone());
+    Ok(node)
 }
 
 fn root_of(node: &NodeRef) -> NodeRef {

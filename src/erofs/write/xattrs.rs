@@ -216,50 +216,53 @@ impl<'t> Interned<'t> {
 const FREE: u32 = u32::MAX;
 
 /// A hash set of ids whose items live elsewhere: open addressing with
-/// linear probing, at most half full. The caller hashes and compares.
+/// linear probing, at most half full. Each slot keeps 32 bits of its
+/// id's hash, which spares most comparisons and all rehashing.
 #[derive(Default)]
 struct IdIndex {
-    /// Length 0 or a power of two.
-    slots: Vec<u32>,
+    /// (id, hash) pairs; length 0 or a power of two.
+    slots: Vec<(u32, u32)>,
     len: usize,
 }
 
 impl IdIndex {
     /// Slot of a hash: its top bits, the best mixed ones.
-    fn home(&self, h: u64) -> usize {
-        (h >> (64 - self.slots.len().trailing_zeros())) as usize
+    fn home(&self, h: u32) -> usize {
+        (h >> (32 - self.slots.len().trailing_zeros())) as usize
     }
 
-    /// Makes room for one more id, re-filing all by `hash_of`.
-    fn reserve_one(&mut self, hash_of: impl Fn(u32) -> u64) {
+    /// Makes room for one more id.
+    fn reserve_one(&mut self) {
         if (self.len + 1) * 2 <= self.slots.len() {
             return;
         }
         let size = (self.slots.len() * 2).max(64);
-        let old = std::mem::replace(&mut self.slots, vec![FREE; size]);
-        let mask = self.slots.len() - 1;
-        for id in old.into_iter().filter(|&id| id != FREE) {
-            let mut i = self.home(hash_of(id));
-            while self.slots[i] != FREE {
+        let old = std::mem::replace(&mut self.slots, vec![(FREE, 0); size]);
+        let mask = size - 1;
+        for (id, h) in old.into_iter().filter(|&(id, _)| id != FREE) {
+            let mut i = self.home(h);
+            while self.slots[i].0 != FREE {
                 i = (i + 1) & mask;
             }
-            self.slots[i] = id;
+            self.slots[i] = (id, h);
         }
     }
 
     /// The id `is_it` accepts among those filed under hash `h`, or else
-    /// files `new_id` there (call `reserve_one` first).
+    /// files `new_id` there.
     fn find_or_file(&mut self, h: u64, new_id: u32, is_it: impl Fn(u32) -> bool) -> Option<u32> {
+        self.reserve_one();
+        let h = (h >> 32) as u32;
         let mask = self.slots.len() - 1;
         let mut i = self.home(h);
         loop {
             match self.slots[i] {
-                FREE => {
-                    self.slots[i] = new_id;
+                (FREE, _) => {
+                    self.slots[i] = (new_id, h);
                     self.len += 1;
                     return None;
                 }
-                id if is_it(id) => return Some(id),
+                (id, hash) if hash == h && is_it(id) => return Some(id),
                 _ => i = (i + 1) & mask,
             }
         }
@@ -276,6 +279,8 @@ pub struct XattrTable {
     keys: Vec<u8>,
     key_metas: Vec<KeyMeta>,
     key_index: IdIndex,
+    /// The names asked for last (ids, checked in full before use).
+    recent_keys: [u32; 4],
     values: Vec<u8>,
     metas: Vec<Meta>,
     index: IdIndex,
@@ -315,11 +320,25 @@ impl XattrTable {
     /// The id of the name `key` + `key_tail`.
     fn intern_key(&mut self, key: &[u8], key_tail: &[u8]) -> Result<u32> {
         let len = u16::try_from(key.len() + key_tail.len()).map_err(|_| Error::InvalidArgument)?;
+        // Files mostly repeat the same few names: those skip the hashing.
+        for &id in &self.recent_keys {
+            let Some(k) = self.key_metas.get(id as usize) else {
+                continue;
+            };
+            let known = &self.keys[k.off..k.off + k.len as usize];
+            if k.len == len && known.starts_with(key) && known.ends_with(key_tail) {
+                return Ok(id);
+            }
+        }
+        let id = self.intern_new_key(key, key_tail, len)?;
+        self.recent_keys.rotate_right(1);
+        self.recent_keys[0] = id;
+        Ok(id)
+    }
+
+    fn intern_new_key(&mut self, key: &[u8], key_tail: &[u8], len: u16) -> Result<u32> {
         let new_id = next_id(self.key_metas.len())?;
         let (keys, metas) = (&mut self.keys, &self.key_metas);
-        let bytes_of = |k: &KeyMeta| &keys[k.off..k.off + k.len as usize];
-        self.key_index
-            .reserve_one(|id| hash_bytes(bytes_of(&metas[id as usize]), 0));
         // The candidate goes where it would be stored; a known one is
         // taken back off.
         let off = keys.len();
@@ -353,15 +372,15 @@ impl XattrTable {
 
     /// The id of (`key` with `key_tail` appended, `value`).
     pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
-        let value_len = u16::try_from(value.len()).map_err(|_| Error::InvalidArgument)?;
         let key = self.intern_key(key, key_tail)?;
+        self.intern_value(key, value)
+    }
+
+    /// The id of (name `key`, `value`).
+    fn intern_value(&mut self, key: u32, value: &[u8]) -> Result<u32> {
+        let value_len = u16::try_from(value.len()).map_err(|_| Error::InvalidArgument)?;
         let new_id = next_id(self.metas.len())?;
         let (values, metas) = (&mut self.values, &self.metas);
-        let bytes_of = |m: &Meta| &values[m.off..m.off + m.value_len as usize];
-        self.index.reserve_one(|id| {
-            let m = &metas[id as usize];
-            hash_bytes(bytes_of(m), m.key)
-        });
         let off = values.len();
         values.extend_from_slice(value);
         let (values, new) = values.split_at(off);
@@ -476,7 +495,12 @@ impl NodeXattrs {
         if key.is_empty() || key.len() > KEY_MAX {
             return Err(Error::OutOfRange);
         }
-        if let Some(i) = self.find(table, key) {
+        let key_id = table.intern_key(key, b"")?;
+        let found = table
+            .ids(self)
+            .iter()
+            .position(|&id| table.metas[id as usize].key == key_id);
+        if let Some(i) = found {
             let old_len = table.get(table.ids(self)[i]).value().len() as u32;
             self.swap_remove(table, i);
             self.budget = if self.len == 0 {
@@ -494,7 +518,7 @@ impl NodeXattrs {
         if total > SET_LIMIT {
             return Err(Error::OutOfRange);
         }
-        let id = table.intern(key, b"", value)?;
+        let id = table.intern_value(key_id, value)?;
         self.push(table, id)?;
         self.budget = total;
         Ok(())
