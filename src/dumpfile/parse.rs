@@ -34,24 +34,122 @@ const XATTR_TEXT_MAX: usize = u16::MAX as usize;
 /// mode: no rdev on non-devices, symlink sizes must match, no symlink
 /// content, and the last line must end in a newline.
 pub fn parse(input: impl Read, strict: bool) -> std::result::Result<NodeRef, DumpError> {
-    let mut reader = BufReader::with_capacity(256 * 1024, input);
-    let mut p = Parser::new(strict);
-    let mut line = Vec::with_capacity(4096);
-    loop {
-        line.clear();
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => break,
+    let mut lines = Lines::new(input, strict);
+    let mut dec = Decoder::new(strict);
+    let mut tree = Builder::default();
+    while let Some(line) = lines.next()? {
+        let d = dec.line(line).map_err(DumpError::Malformed)?;
+        tree.add(&dec.path, d).map_err(DumpError::Malformed)?;
+    }
+    tree.finish()
+}
+
+/// Lines decoded per hand-over between the two threads of [`parse_threaded`].
+const BATCH: usize = 256;
+
+/// Decoded lines on their way to the thread that builds the tree: each
+/// line's path ends at its offset in `paths`. `end` is the error that
+/// stopped the reading, after these lines.
+#[derive(Default)]
+struct Batch {
+    paths: Vec<u8>,
+    lines: Vec<(usize, Decoded)>,
+    end: Option<DumpError>,
+}
+
+/// [`parse`], with `threads` > 1 on two threads: this one reads and
+/// decodes lines, the other builds the tree. The result, errors
+/// included, is [`parse`]'s: lines reach the tree in order, and the first
+/// error in input order wins.
+pub fn parse_threaded(
+    input: impl Read,
+    strict: bool,
+    threads: usize,
+) -> std::result::Result<NodeRef, DumpError> {
+    if threads < 2 {
+        return parse(input, strict);
+    }
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
+            let mut tree = Builder::default();
+            for batch in rx {
+                let mut start = 0;
+                for (end, d) in batch.lines {
+                    tree.add(&batch.paths[start..end], d)
+                        .map_err(DumpError::Malformed)?;
+                    start = end;
+                }
+                if let Some(e) = batch.end {
+                    return Err(e);
+                }
+            }
+            tree.finish()
+        });
+        let Ok(worker) = spawned else {
+            return parse(input, strict);
+        };
+        let mut lines = Lines::new(input, strict);
+        let mut dec = Decoder::new(strict);
+        let mut batch = Batch::default();
+        batch.end = loop {
+            let line = match lines.next() {
+                Ok(Some(line)) => line,
+                Ok(None) => break None,
+                Err(e) => break Some(e),
+            };
+            match dec.line(line) {
+                Ok(d) => {
+                    batch.paths.extend_from_slice(&dec.path);
+                    batch.lines.push((batch.paths.len(), d));
+                }
+                Err(m) => break Some(DumpError::Malformed(m)),
+            }
+            if batch.lines.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+                // The tree builder stopped at an error of its own, which
+                // comes before anything read since.
+                break None;
+            }
+        };
+        let _ = tx.send(batch);
+        drop(tx);
+        // A panic aborts the process (panic = "abort"): join cannot fail.
+        worker
+            .join()
+            .unwrap_or(Err(DumpError::Read(Error::Os(libc::EIO))))
+    })
+}
+
+/// The input's lines, without their newline.
+struct Lines<R> {
+    reader: BufReader<R>,
+    line: Vec<u8>,
+    strict: bool,
+}
+
+impl<R: Read> Lines<R> {
+    fn new(input: R, strict: bool) -> Lines<R> {
+        Lines {
+            reader: BufReader::with_capacity(256 * 1024, input),
+            line: Vec::with_capacity(4096),
+            strict,
+        }
+    }
+
+    fn next(&mut self) -> std::result::Result<Option<&[u8]>, DumpError> {
+        self.line.clear();
+        match self.reader.read_until(b'\n', &mut self.line) {
+            Ok(0) => return Ok(None),
             Ok(_) => {}
             Err(e) => return Err(DumpError::Read(e.into())),
         }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        } else if strict {
+        if self.line.last() == Some(&b'\n') {
+            self.line.pop();
+        } else if self.strict {
             return Err(DumpError::Malformed(b"Missing trailing newline".to_vec()));
         }
-        p.line(&line).map_err(DumpError::Malformed)?;
+        Ok(Some(&self.line))
     }
-    p.finish()
 }
 
 /// A message: the text, then the raw bytes of `tail`.
@@ -70,16 +168,44 @@ fn as_cstr(buf: &mut Vec<u8>) -> &CStr {
     CStr::from_bytes_until_nul(buf).unwrap_or_default()
 }
 
+/// A line as decoded before its place in the tree is checked: whether its
+/// node is a directory (which those checks need), then the node, or the
+/// error C reports once the checks pass.
+struct Decoded {
+    is_dir: bool,
+    node: std::result::Result<Body, Vec<u8>>,
+}
+
+enum Body {
+    Node(NodeData),
+    /// A hardlink and its target path (None: "-").
+    Link(NodeData, Option<Box<[u8]>>),
+}
+
 /// Where a line's node goes: it is the root, or a child of the directory
-/// at this depth of `Parser::chain` (0: the root).
+/// at this depth of `Builder::chain` (0: the root).
 #[derive(Clone, Copy)]
 enum Place {
     Root,
     Below(usize),
 }
 
-struct Parser {
+/// Decodes lines: all the work on a line that does not need the tree.
+struct Decoder {
     strict: bool,
+    // Scratch buffers reused for every line; `path` holds the last
+    // line's path.
+    path: Vec<u8>,
+    payload: Vec<u8>,
+    content: Vec<u8>,
+    digest: Vec<u8>,
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// Builds the tree from decoded lines, in order.
+#[derive(Default)]
+struct Builder {
     root: Option<NodeRef>,
     /// Hardlinks and their target paths (None: "-"), resolved at the end.
     fixups: Vec<(NodeRef, Option<Box<[u8]>>)>,
@@ -88,25 +214,15 @@ struct Parser {
     /// mostly the next line's parent is found here without a lookup. A
     /// path found once always names the same node (nothing is removed).
     chain: Vec<(Box<[u8]>, NodeRef)>,
-    // Scratch buffers reused for every line.
-    path: Vec<u8>,
+    /// Scratch: a new child's name.
     name: Vec<u8>,
-    payload: Vec<u8>,
-    content: Vec<u8>,
-    digest: Vec<u8>,
-    key: Vec<u8>,
-    value: Vec<u8>,
 }
 
-impl Parser {
-    fn new(strict: bool) -> Parser {
-        Parser {
+impl Decoder {
+    fn new(strict: bool) -> Decoder {
+        Decoder {
             strict,
-            root: None,
-            fixups: Vec::new(),
-            chain: Vec::new(),
             path: Vec::new(),
-            name: Vec::new(),
             payload: Vec::new(),
             content: Vec::new(),
             digest: Vec::new(),
@@ -115,7 +231,9 @@ impl Parser {
         }
     }
 
-    fn line(&mut self, line: &[u8]) -> std::result::Result<(), Vec<u8>> {
+    /// Decodes `line`, leaving its path in `self.path`. Err is an error C
+    /// reports before it checks the path against the tree.
+    fn line(&mut self, line: &[u8]) -> std::result::Result<Decoded, Vec<u8>> {
         // C reads lines as C strings in places, so a NUL is refused up front.
         // (`contains` is a memchr; the position is only wanted for the message.)
         if line.contains(&0) {
@@ -149,10 +267,29 @@ impl Parser {
         if node::validate_mode(mode).is_err() {
             return Err(msg(&format!("Invalid mode {mode:o}"), b""));
         }
+        // C adds the node to the tree before it reads the other fields:
+        // their errors come after the tree's, which the builder checks
+        // before it looks at `node`.
+        let fields = [
+            f_size, f_nlink, f_uid, f_gid, f_rdev, f_mtime, f_payload, f_content, f_digest,
+        ];
+        Ok(Decoded {
+            is_dir: mode & mode::S_IFMT == mode::S_IFDIR,
+            node: self.body(mode, hardlink, fields, rest),
+        })
+    }
+
+    /// The node of a line, from the fields after the mode.
+    fn body(
+        &mut self,
+        mode: u32,
+        hardlink: bool,
+        fields: [&[u8]; FIXED_FIELDS - 2],
+        mut rest: &[u8],
+    ) -> std::result::Result<Body, Vec<u8>> {
+        let [f_size, f_nlink, f_uid, f_gid, f_rdev, f_mtime, f_payload, f_content, f_digest] =
+            fields;
         let ftype = mode & mode::S_IFMT;
-        // The tree is checked first, as C adds the node before it reads
-        // the other fields; the node itself is added once complete.
-        let place = self.place(ftype == mode::S_IFDIR)?;
         let mut d = NodeData::new();
         d.inode.mode = mode;
 
@@ -160,11 +297,9 @@ impl Parser {
             if ftype == mode::S_IFDIR {
                 return Err(b"Directories can't be hardlinked".to_vec());
             }
-            let node = self.attach(place, d, false)?;
             let target = unescape_optional_into(f_payload, &mut self.payload)?
                 .then(|| c_str_part(&self.payload).into());
-            self.fixups.push((node, target));
-            return Ok(());
+            return Ok(Body::Link(d, target));
         }
 
         let size = parse_int(f_size, 10)?;
@@ -276,14 +411,28 @@ impl Parser {
                 return Err(b"Can't set xattr".to_vec());
             }
         }
-        self.attach(place, d, ftype == mode::S_IFDIR)?;
+        Ok(Body::Node(d))
+    }
+}
+
+impl Builder {
+    /// Adds a decoded line with its path.
+    fn add(&mut self, path: &[u8], line: Decoded) -> std::result::Result<(), Vec<u8>> {
+        let place = self.place(path, line.is_dir)?;
+        match line.node? {
+            Body::Node(d) => {
+                self.attach(place, path, d, line.is_dir)?;
+            }
+            Body::Link(d, target) => {
+                let node = self.attach(place, path, d, false)?;
+                self.fixups.push((node, target));
+            }
+        }
         Ok(())
     }
 
-    /// The checks of C's `tree_add_node` for the path in `self.path`:
-    /// where its node will go.
-    fn place(&mut self, is_dir: bool) -> std::result::Result<Place, Vec<u8>> {
-        let path = &self.path[..];
+    /// The checks of C's `tree_add_node` for `path`: where its node will go.
+    fn place(&mut self, path: &[u8], is_dir: bool) -> std::result::Result<Place, Vec<u8>> {
         if path == b"/" {
             if !is_dir {
                 return Err(b"Root must be a directory".to_vec());
@@ -321,6 +470,7 @@ impl Parser {
     fn attach(
         &mut self,
         place: Place,
+        path: &[u8],
         d: NodeData,
         is_dir: bool,
     ) -> std::result::Result<NodeRef, Vec<u8>> {
@@ -337,7 +487,7 @@ impl Parser {
             (0, None) => return Err(b"Root node not present".to_vec()),
             _ => &self.chain[depth - 1].1,
         };
-        let name = split_path(&self.path).1;
+        let name = split_path(path).1;
         self.name.clear();
         self.name.extend_from_slice(name);
         let node = node::add_new_child(parent, as_cstr(&mut self.name), d)
