@@ -321,12 +321,19 @@ impl XattrTable {
     fn intern_key(&mut self, key: &[u8], key_tail: &[u8]) -> Result<u32> {
         let len = u16::try_from(key.len() + key_tail.len()).map_err(|_| Error::InvalidArgument)?;
         // Files mostly repeat the same few names: those skip the hashing.
+        // Their last bytes tell most apart (the writer's own metacopy and
+        // redirect names have the same length) before a full comparison.
+        let last = key_tail.last().or(key.last());
         for &id in &self.recent_keys {
             let Some(k) = self.key_metas.get(id as usize) else {
                 continue;
             };
             let known = &self.keys[k.off..k.off + k.len as usize];
-            if k.len == len && known.starts_with(key) && known.ends_with(key_tail) {
+            if k.len == len
+                && known.last() == last
+                && known.starts_with(key)
+                && known.ends_with(key_tail)
+            {
                 return Ok(id);
             }
         }
