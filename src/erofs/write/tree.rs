@@ -144,6 +144,8 @@ pub struct Tree {
     /// Hardlink nodes that have children of their own (not rewritten).
     link_parents: Vec<NodeRef>,
     root_is_link: bool,
+    /// Reused for each redirect value.
+    scratch: Vec<u8>,
 }
 
 impl Tree {
@@ -165,6 +167,7 @@ impl Tree {
             non_dir_with_children: Vec::new(),
             link_parents: Vec::new(),
             root_is_link: false,
+            scratch: Vec::new(),
         };
         let r = t.rewrite(root, ver);
         if ver.can_raise() {
@@ -211,7 +214,7 @@ impl Tree {
             if w.parent != NONE {
                 self.dirent_mut(w.parent, w.slot).target = id;
             }
-            let children = self.add_node(&w.node, w.parent, ver)?;
+            let children = self.add_node(w.node, w.parent, ver)?;
             if let Some(children) = children {
                 self.add_dirents(id, w.parent, children, &mut stack)?;
             }
@@ -223,7 +226,7 @@ impl Tree {
     /// Returns its children when it is a directory.
     fn add_node(
         &mut self,
-        node: &NodeRef,
+        node: NodeRef,
         parent: u32,
         ver: &mut Version,
     ) -> Result<Option<Vec<NodeRef>>> {
@@ -256,10 +259,12 @@ impl Tree {
             }
             xa.set(&mut self.xt, xattrs::METACOPY, &v)?;
             if let Some(p) = d.payload().filter(|p| !p.is_empty()) {
-                let mut path = Vec::with_capacity(p.to_bytes().len() + 1);
+                let mut path = std::mem::take(&mut self.scratch);
+                path.clear();
                 path.push(b'/');
                 path.extend_from_slice(p.to_bytes());
                 xa.set(&mut self.xt, xattrs::REDIRECT, &path)?;
+                self.scratch = path;
             }
         }
         let payload_len = d
@@ -306,7 +311,7 @@ impl Tree {
             }
         }
         self.entries.push(Entry {
-            src: Some(node.clone()),
+            src: Some(node),
             inode,
             xattrs: xa,
             dir: NONE,

@@ -281,6 +281,8 @@ pub struct XattrTable {
     key_index: IdIndex,
     /// The names asked for last (ids, checked in full before use).
     recent_keys: [u32; 4],
+    /// By name id: the id of the last xattr interned with that name.
+    last_of_key: Vec<u32>,
     values: Vec<u8>,
     metas: Vec<Meta>,
     index: IdIndex,
@@ -386,6 +388,26 @@ impl XattrTable {
     /// The id of (name `key`, `value`).
     fn intern_value(&mut self, key: u32, value: &[u8]) -> Result<u32> {
         let value_len = u16::try_from(value.len()).map_err(|_| Error::InvalidArgument)?;
+        // Many files get the same value as the last one of that name (an
+        // empty metacopy, a security label): no hashing for those.
+        if let Some(&last) = self.last_of_key.get(key as usize) {
+            let m = &self.metas[last as usize];
+            if m.key == key
+                && m.value_len == value_len
+                && self.values[m.off..][..value.len()] == *value
+            {
+                return Ok(last);
+            }
+        }
+        let id = self.intern_new_value(key, value, value_len)?;
+        if self.last_of_key.len() <= key as usize {
+            self.last_of_key.resize(key as usize + 1, id);
+        }
+        self.last_of_key[key as usize] = id;
+        Ok(id)
+    }
+
+    fn intern_new_value(&mut self, key: u32, value: &[u8], value_len: u16) -> Result<u32> {
         let new_id = next_id(self.metas.len())?;
         let (values, metas) = (&mut self.values, &self.metas);
         let off = values.len();
