@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::layout::chunking;
-use super::xattrs::{self, NodeXattrs, XattrTable};
+use super::xattrs::{self, Name, NodeXattrs, XattrTable};
 use crate::error::{Error, Result};
 use crate::node::{follow_links, mode, validate_mode, Inode, NodeRef};
 
@@ -146,6 +146,38 @@ pub struct Tree {
     root_is_link: bool,
     /// Reused for each redirect value.
     scratch: Vec<u8>,
+    keys: Keys,
+}
+
+/// The names of the xattrs the writer sets itself.
+struct Keys {
+    metacopy: Name,
+    redirect: Name,
+    opaque: Name,
+    escaped_whiteout: Name,
+    escaped_whiteouts: Name,
+    escaped_opaque: Name,
+    user_whiteout: Name,
+    user_whiteouts: Name,
+    user_opaque: Name,
+    selinux: Name,
+}
+
+impl Keys {
+    fn new(xt: &mut XattrTable) -> Result<Keys> {
+        Ok(Keys {
+            metacopy: xt.name(xattrs::METACOPY)?,
+            redirect: xt.name(xattrs::REDIRECT)?,
+            opaque: xt.name(xattrs::OPAQUE)?,
+            escaped_whiteout: xt.name(xattrs::ESCAPED_WHITEOUT)?,
+            escaped_whiteouts: xt.name(xattrs::ESCAPED_WHITEOUTS)?,
+            escaped_opaque: xt.name(xattrs::ESCAPED_OPAQUE)?,
+            user_whiteout: xt.name(xattrs::USER_WHITEOUT)?,
+            user_whiteouts: xt.name(xattrs::USER_WHITEOUTS)?,
+            user_opaque: xt.name(xattrs::USER_OPAQUE)?,
+            selinux: xt.name(xattrs::SELINUX)?,
+        })
+    }
 }
 
 impl Tree {
@@ -153,12 +185,15 @@ impl Tree {
     /// rewrite and compute steps do. On failure the version walk C does
     /// up front is completed, so `ver` ends as C leaves it.
     pub fn build(root: &NodeRef, ver: &mut Version) -> Result<Tree> {
+        let mut xt = XattrTable::default();
+        let keys = Keys::new(&mut xt)?;
         let mut t = Tree {
             entries: Vec::new(),
             dirs: Vec::new(),
             // "." and ".." name themselves from here.
             names: b"..".to_vec(),
-            xt: XattrTable::default(),
+            xt,
+            keys,
             order: Vec::new(),
             ino: Vec::new(),
             min_mtime: (0, 0),
@@ -257,13 +292,13 @@ impl Tree {
                 v.extend_from_slice(&[0, 4 + dg.len() as u8, 0, 1]);
                 v.extend_from_slice(dg);
             }
-            xa.set(&mut self.xt, xattrs::METACOPY, &v)?;
+            xa.set(&mut self.xt, self.keys.metacopy, &v)?;
             if let Some(p) = d.payload().filter(|p| !p.is_empty()) {
                 let mut path = std::mem::take(&mut self.scratch);
                 path.clear();
                 path.push(b'/');
                 path.extend_from_slice(p.to_bytes());
-                xa.set(&mut self.xt, xattrs::REDIRECT, &path)?;
+                xa.set(&mut self.xt, self.keys.redirect, &path)?;
                 self.scratch = path;
             }
         }
@@ -295,19 +330,19 @@ impl Tree {
             ver.note_whiteout();
             inode.size = 0;
             inode.mode = mode::S_IFREG | (inode.mode & !mode::S_IFMT);
-            xa.set(&mut self.xt, xattrs::ESCAPED_WHITEOUT, b"")?;
-            xa.set(&mut self.xt, xattrs::USER_WHITEOUT, b"")?;
+            xa.set(&mut self.xt, self.keys.escaped_whiteout, b"")?;
+            xa.set(&mut self.xt, self.keys.user_whiteout, b"")?;
             // C dereferences the missing parent of a whiteout root.
             let p = self
                 .entries
                 .get_mut(parent as usize)
                 .ok_or(Error::InvalidArgument)?;
             let px = &mut p.xattrs;
-            px.set(&mut self.xt, xattrs::ESCAPED_WHITEOUTS, b"")?;
-            px.set(&mut self.xt, xattrs::USER_WHITEOUTS, b"")?;
+            px.set(&mut self.xt, self.keys.escaped_whiteouts, b"")?;
+            px.set(&mut self.xt, self.keys.user_whiteouts, b"")?;
             if ver.version >= 1 {
-                px.set(&mut self.xt, xattrs::ESCAPED_OPAQUE, b"x")?;
-                px.set(&mut self.xt, xattrs::USER_OPAQUE, b"x")?;
+                px.set(&mut self.xt, self.keys.escaped_opaque, b"x")?;
+                px.set(&mut self.xt, self.keys.user_opaque, b"x")?;
             }
         }
         self.entries.push(Entry {
@@ -420,10 +455,10 @@ impl Tree {
         let Some(r) = self.entries.first_mut() else {
             return Err(Error::InvalidArgument);
         };
-        r.xattrs.set(&mut self.xt, xattrs::OPAQUE, b"y")?;
+        r.xattrs.set(&mut self.xt, self.keys.opaque, b"y")?;
         let selinux = r
             .xattrs
-            .value(&self.xt, xattrs::SELINUX)
+            .value(&self.xt, self.keys.selinux)
             .map(<[u8]>::to_vec);
         let root_inode = r.inode;
         let root_is_dir = root_inode.is_dir();
@@ -449,7 +484,7 @@ impl Tree {
             let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
             let mut xa = NodeXattrs::new(&self.xt)?;
             if let Some(v) = &selinux {
-                xa.set(&mut self.xt, xattrs::SELINUX, v)?;
+                xa.set(&mut self.xt, self.keys.selinux, v)?;
             }
             self.entries.push(Entry {
                 src: None,

@@ -212,6 +212,10 @@ impl<'t> Interned<'t> {
     }
 }
 
+/// An interned xattr name, for the names the writer sets itself.
+#[derive(Clone, Copy)]
+pub struct Name(u32);
+
 /// Empty slot of an [`IdIndex`].
 const FREE: u32 = u32::MAX;
 
@@ -379,6 +383,11 @@ impl XattrTable {
         Ok(new_id)
     }
 
+    /// The writer's handle on the name `key`.
+    pub fn name(&mut self, key: &[u8]) -> Result<Name> {
+        self.intern_key(key, b"").map(Name)
+    }
+
     /// The id of (`key` with `key_tail` appended, `value`).
     pub fn intern(&mut self, key: &[u8], key_tail: &[u8], value: &[u8]) -> Result<u32> {
         let key = self.intern_key(key, key_tail)?;
@@ -392,9 +401,14 @@ impl XattrTable {
         // empty metacopy, a security label): no hashing for those.
         if let Some(&last) = self.last_of_key.get(key as usize) {
             let m = &self.metas[last as usize];
+            let last_value = &self.values[m.off..][..m.value_len as usize];
+            // Equal lengths are common (digest-named redirects): the first
+            // bytes mostly tell them apart before a full comparison.
             if m.key == key
-                && m.value_len == value_len
-                && self.values[m.off..][..value.len()] == *value
+                && last_value.len() == value.len()
+                && last_value.first() == value.first()
+                && last_value.get(1..3) == value.get(1..3)
+                && last_value == value
             {
                 return Ok(last);
             }
@@ -504,11 +518,11 @@ impl NodeXattrs {
         Ok(())
     }
 
-    pub fn find(&self, table: &XattrTable, key: &[u8]) -> Option<usize> {
+    fn find(&self, table: &XattrTable, name: Name) -> Option<usize> {
         table
             .ids(self)
             .iter()
-            .position(|&id| table.get(id).key() == key)
+            .position(|&id| table.metas[id as usize].key == name.0)
     }
 
     /// Removes entry `i`, the last one taking its place.
@@ -520,26 +534,22 @@ impl NodeXattrs {
 
     /// Sets `key` to `value` the way `lcfs_node_set_xattr` does: any old
     /// value is removed first, then the new one is charged to the budget.
-    pub fn set(&mut self, table: &mut XattrTable, key: &[u8], value: &[u8]) -> Result<()> {
-        if key.is_empty() || key.len() > KEY_MAX {
+    pub fn set(&mut self, table: &mut XattrTable, name: Name, value: &[u8]) -> Result<()> {
+        let key_len = table.key_metas[name.0 as usize].len as usize;
+        if key_len == 0 || key_len > KEY_MAX {
             return Err(Error::OutOfRange);
         }
-        let key_id = table.intern_key(key, b"")?;
-        let found = table
-            .ids(self)
-            .iter()
-            .position(|&id| table.metas[id as usize].key == key_id);
-        if let Some(i) = found {
+        if let Some(i) = self.find(table, name) {
             let old_len = table.get(table.ids(self)[i]).value().len() as u32;
             self.swap_remove(table, i);
             self.budget = if self.len == 0 {
                 0
             } else {
                 self.budget
-                    .wrapping_sub(ENTRY_CHARGE + key.len() as u32 + old_len)
+                    .wrapping_sub(ENTRY_CHARGE + key_len as u32 + old_len)
             };
         }
-        let mut cost = ENTRY_CHARGE + key.len() as u32 + value.len() as u32;
+        let mut cost = ENTRY_CHARGE + key_len as u32 + value.len() as u32;
         if self.len == 0 {
             cost += HEADER_CHARGE;
         }
@@ -547,14 +557,14 @@ impl NodeXattrs {
         if total > SET_LIMIT {
             return Err(Error::OutOfRange);
         }
-        let id = table.intern_value(key_id, value)?;
+        let id = table.intern_value(name.0, value)?;
         self.push(table, id)?;
         self.budget = total;
         Ok(())
     }
 
-    pub fn value<'t>(&self, table: &'t XattrTable, key: &[u8]) -> Option<&'t [u8]> {
-        self.find(table, key)
+    pub fn value<'t>(&self, table: &'t XattrTable, name: Name) -> Option<&'t [u8]> {
+        self.find(table, name)
             .map(|i| table.get(table.ids(self)[i]).value())
     }
 }
@@ -721,15 +731,17 @@ mod tests {
         let mut n = NodeXattrs::new(&t).unwrap();
         n.push(&mut t, other).unwrap();
         n.push(&mut t, id).unwrap();
-        n.set(&mut t, ESCAPED_WHITEOUT, b"").unwrap();
-        assert_eq!(n.set(&mut t, USER_WHITEOUT, b""), Err(Error::OutOfRange));
+        let [escaped_whiteout, user_whiteout, opaque, user_opaque] =
+            [ESCAPED_WHITEOUT, USER_WHITEOUT, OPAQUE, USER_OPAQUE].map(|k| t.name(k).unwrap());
+        n.set(&mut t, escaped_whiteout, b"").unwrap();
+        assert_eq!(n.set(&mut t, user_whiteout, b""), Err(Error::OutOfRange));
         let mut m = NodeXattrs::new(&t).unwrap();
-        m.set(&mut t, OPAQUE, b"y").unwrap();
-        m.set(&mut t, OPAQUE, b"y").unwrap();
+        m.set(&mut t, opaque, b"y").unwrap();
+        m.set(&mut t, opaque, b"y").unwrap();
         assert_eq!(t.ids(&m).len(), 1);
-        assert_eq!(m.value(&t, OPAQUE), Some(&b"y"[..]));
+        assert_eq!(m.value(&t, opaque), Some(&b"y"[..]));
         // A list that is not the last one moves to the end to grow.
-        n.set(&mut t, USER_OPAQUE, b"x").unwrap_err();
+        n.set(&mut t, user_opaque, b"x").unwrap_err();
         let before: Vec<u32> = t.ids(&n).to_vec();
         let mut k = NodeXattrs::new(&t).unwrap();
         k.push(&mut t, other).unwrap();
