@@ -5,7 +5,7 @@
 
 use std::ffi::CStr;
 use std::io::{BufRead, BufReader, Read};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::fields::{
     c_str_part, parse_digest, parse_int, split_at, unescape_into, unescape_optional_into,
@@ -45,7 +45,7 @@ pub fn parse(input: impl Read, strict: bool) -> std::result::Result<NodeRef, Dum
 }
 
 /// Lines decoded per hand-over between the two threads of [`parse_threaded`].
-const BATCH: usize = 256;
+const BATCH: usize = 1024;
 
 /// Decoded lines on their way to the thread that builds the tree: each
 /// line's path ends at its offset in `paths`. `end` is the error that
@@ -57,67 +57,78 @@ struct Batch {
     end: Option<DumpError>,
 }
 
-/// [`parse`], with `threads` > 1 on two threads: this one reads and
-/// decodes lines, the other builds the tree. The result, errors
-/// included, is [`parse`]'s: lines reach the tree in order, and the first
-/// error in input order wins.
+/// [`parse`], with `threads` > 1 on two threads: a second thread reads
+/// and decodes lines while this one builds the tree (the nodes come
+/// from this thread's allocator, which grows in bigger steps than a
+/// second thread's). The result, errors included, is [`parse`]'s: lines
+/// reach the tree in order, and the first error in input order wins.
 pub fn parse_threaded(
-    input: impl Read,
+    input: impl Read + Send,
     strict: bool,
     threads: usize,
 ) -> std::result::Result<NodeRef, DumpError> {
     if threads < 2 {
         return parse(input, strict);
     }
+    let input = Mutex::new(Some(input));
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let shared = &input;
         let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
-            let mut tree = Builder::default();
-            for batch in rx {
-                let mut start = 0;
-                for (end, d) in batch.lines {
-                    tree.add(&batch.paths[start..end], d)
-                        .map_err(DumpError::Malformed)?;
-                    start = end;
-                }
-                if let Some(e) = batch.end {
-                    return Err(e);
-                }
+            if let Some(input) = shared.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                decode_all(input, strict, &tx);
             }
-            tree.finish()
         });
-        let Ok(worker) = spawned else {
-            return parse(input, strict);
-        };
-        let mut lines = Lines::new(input, strict);
-        let mut dec = Decoder::new(strict);
-        let mut batch = Batch::default();
-        batch.end = loop {
-            let line = match lines.next() {
-                Ok(Some(line)) => line,
-                Ok(None) => break None,
-                Err(e) => break Some(e),
+        if spawned.is_err() {
+            let taken = input.lock().unwrap_or_else(|p| p.into_inner()).take();
+            return match taken {
+                Some(input) => parse(input, strict),
+                None => Err(DumpError::Read(Error::Os(libc::EAGAIN))),
             };
-            match dec.line(line) {
-                Ok(d) => {
-                    batch.paths.extend_from_slice(&dec.path);
-                    batch.lines.push((batch.paths.len(), d));
-                }
-                Err(m) => break Some(DumpError::Malformed(m)),
+        }
+        let mut tree = Builder::default();
+        // Returning drops `rx`, which stops the reader at its next batch.
+        for batch in rx.iter() {
+            let mut start = 0;
+            for (end, d) in batch.lines {
+                tree.add(&batch.paths[start..end], d)
+                    .map_err(DumpError::Malformed)?;
+                start = end;
             }
-            if batch.lines.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
-                // The tree builder stopped at an error of its own, which
-                // comes before anything read since.
-                break None;
+            if let Some(e) = batch.end {
+                return Err(e);
             }
-        };
-        let _ = tx.send(batch);
-        drop(tx);
-        // A panic aborts the process (panic = "abort"): join cannot fail.
-        worker
-            .join()
-            .unwrap_or(Err(DumpError::Read(Error::Os(libc::EIO))))
+        }
+        tree.finish()
     })
+}
+
+/// The reading side of [`parse_threaded`]: sends the decoded lines in
+/// batches, the last one carrying the error that stopped the reading.
+fn decode_all(input: impl Read, strict: bool, tx: &std::sync::mpsc::SyncSender<Batch>) {
+    let mut lines = Lines::new(input, strict);
+    let mut dec = Decoder::new(strict);
+    let mut batch = Batch::default();
+    batch.end = loop {
+        let line = match lines.next() {
+            Ok(Some(line)) => line,
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        };
+        match dec.line(line) {
+            Ok(d) => {
+                batch.paths.extend_from_slice(&dec.path);
+                batch.lines.push((batch.paths.len(), d));
+            }
+            Err(m) => break Some(DumpError::Malformed(m)),
+        }
+        if batch.lines.len() == BATCH && tx.send(std::mem::take(&mut batch)).is_err() {
+            // The tree builder stopped at an error of its own, which
+            // comes before anything read since.
+            return;
+        }
+    };
+    let _ = tx.send(batch);
 }
 
 /// The input's lines, without their newline.

@@ -357,7 +357,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
 fn from_dump(bin: &str, src: &[u8], threads: usize) -> std::result::Result<NodeRef, ()> {
     let strict = std::env::var_os("CFS_PARSE_STRICT").is_some();
     let parsed = if src == b"-" {
-        parse_threaded(std::io::stdin().lock(), strict, threads)
+        parse_threaded(std::io::stdin(), strict, threads)
     } else {
         match std::fs::File::open(std::ffi::OsStr::from_bytes(src)) {
             Ok(f) => parse_threaded(f, strict, threads),
