@@ -72,7 +72,7 @@ pub fn parse_threaded(
     }
     let input = Mutex::new(Some(input));
     std::thread::scope(|s| {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(4);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(2);
         let shared = &input;
         let spawned = std::thread::Builder::new().spawn_scoped(s, move || {
             if let Some(input) = shared.lock().unwrap_or_else(|p| p.into_inner()).take() {

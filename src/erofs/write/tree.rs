@@ -24,7 +24,7 @@ pub const NO_PAYLOAD: u32 = u32::MAX;
 /// A directory entry: its name in `Tree::names` and the entry it names.
 #[derive(Clone, Copy)]
 pub struct Dent {
-    pub name_off: usize,
+    pub name_off: u32,
     pub name_len: u16,
     pub target: u32,
     pub flags: u8,
@@ -115,6 +115,11 @@ fn link_target(kid: &NodeRef) -> Result<NodeRef> {
         return Err(Error::Loop);
     }
     follow_links(kid)
+}
+
+/// Where the next name goes in `Tree::names`.
+fn names_end(names: &[u8]) -> Result<u32> {
+    u32::try_from(names.len()).map_err(|_| Error::OutOfMemory)
 }
 
 fn is_whiteout(i: &Inode) -> bool {
@@ -357,7 +362,7 @@ impl Tree {
     }
 
     fn name(&self, d: &Dent) -> &[u8] {
-        &self.names[d.name_off..d.name_off + d.name_len as usize]
+        &self.names[d.name_off as usize..][..d.name_len as usize]
     }
 
     /// A directory's entries (none for other files).
@@ -389,7 +394,7 @@ impl Tree {
                 let c = child.lock();
                 let name = c.name().map(|n| n.to_bytes()).unwrap_or_default();
                 dents.push(Dent {
-                    name_off: self.names.len(),
+                    name_off: names_end(&self.names)?,
                     name_len: name.len() as u16,
                     target: NONE,
                     flags: 0,
@@ -503,7 +508,7 @@ impl Tree {
                 payload_len: NO_PAYLOAD,
                 has_content: false,
             });
-            let name_off = self.names.len();
+            let name_off = names_end(&self.names)?;
             self.names.extend_from_slice(&name);
             // Hardlink dirents of the root recorded so far move along.
             for p in self.pending.iter_mut().filter(|p| p.dir == 0) {
