@@ -6,7 +6,7 @@
 use super::dirents::{encode_chunk, for_each_chunk};
 use super::layout::{chunking, inode_size_field, round_up_u64, Layout};
 use super::tree::{Entry, Tree};
-use super::xattrs::name_filter;
+use super::xattrs::{inode_xattr_size, name_filter};
 use crate::erofs::format::{
     file_type_of_mode, Inode as RawInode, LcfsErofsHeader, SuperBlock, XattrIbodyHeader, BLKSIZ,
     BLKSIZ_BITS, FEATURE_COMPAT_MTIME, FEATURE_COMPAT_XATTR_FILTER, INODE_CHUNK_BASED,
@@ -214,9 +214,14 @@ impl<'t, 's> Emitter<'t, 's> {
     fn inode(&mut self, id: u32) -> Result<()> {
         let e = &self.tree.entries[id as usize];
         let l = self.lay.nodes[id as usize];
-        self.sink.fill(0, l.ipad as u64)?;
+        let start = l.nid * SLOTSIZE as u64;
+        let ipad = start
+            .checked_sub(self.sink.pos())
+            .ok_or(Error::InvalidArgument)?;
+        self.sink.fill(0, ipad)?;
         validate_mode(e.inode.mode)?;
-        let xsize = l.xattr_size as usize;
+        let ids = self.tree.xt.ids(&e.xattrs);
+        let (xsize, n_shared) = inode_xattr_size(&self.tree.xt, &self.lay.shared, ids);
         let icount = if xsize == 0 {
             0
         } else {
@@ -241,7 +246,7 @@ impl<'t, 's> Emitter<'t, 's> {
         let size = match ft {
             mode::S_IFLNK if l.n_blocks == 0 => l.tail as u64,
             mode::S_IFDIR | mode::S_IFREG | mode::S_IFLNK => {
-                inode_size_field(e, l.n_blocks, l.tail)
+                inode_size_field(e, l.n_blocks, u32::from(l.tail))
             }
             _ => 0,
         };
@@ -275,7 +280,7 @@ impl<'t, 's> Emitter<'t, 's> {
         };
         self.sink.with(|v| raw.encode(v))?;
         if xsize > 0 {
-            self.xattrs(e, l.n_shared)?;
+            self.xattrs(e, n_shared as u8)?;
         }
 
         match ft {

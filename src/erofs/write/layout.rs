@@ -32,19 +32,18 @@ pub fn chunking(size: u64) -> (u32, u64) {
     (bits, size.wrapping_add(chunk - 1) / chunk)
 }
 
-/// Per-inode placement.
+/// Per-inode placement: 16 bytes for each file of the tree. The padding
+/// before the inode follows from its nid and its xattrs' size from its
+/// list, so the writer works those out again.
 #[derive(Clone, Copy, Default)]
 pub struct NodeLayout {
     pub nid: u64,
-    /// Zero bytes written before the inode (under a block and a slot).
-    pub ipad: u16,
     pub n_blocks: u32,
-    /// Bytes of data kept inline after the inode and its xattrs.
-    pub tail: u32,
+    /// Bytes of data kept inline after the inode and its xattrs (at most
+    /// a block: a chunk index, a symlink target, a directory or content
+    /// tail).
+    pub tail: u16,
     pub compact: bool,
-    pub xattr_size: u32,
-    /// At most MAX_SHARED_PER_INODE.
-    pub n_shared: u8,
 }
 
 pub struct Layout {
@@ -93,7 +92,7 @@ impl Layout {
             } else {
                 INODE_EXTENDED_SIZE
             } as u64;
-            let (xsize, n_shared) = inode_xattr_size(&tree.xt, &shared, tree.xt.ids(&e.xattrs));
+            let (xsize, _) = inode_xattr_size(&tree.xt, &shared, tree.xt.ids(&e.xattrs));
             let aligned = round_up_u64(pos, SLOTSIZE as u64);
             let extra = tail_padding(
                 e.file_type() == mode::S_IFLNK,
@@ -105,12 +104,9 @@ impl Layout {
             let start = aligned + extra;
             nodes[id as usize] = NodeLayout {
                 nid: start / SLOTSIZE as u64,
-                ipad: (start - pos) as u16,
                 n_blocks,
-                tail,
+                tail: u16::try_from(tail).map_err(|_| Error::InvalidArgument)?,
                 compact,
-                xattr_size: xsize as u32,
-                n_shared: n_shared as u8,
             };
             n_data_blocks += n_blocks as u64;
             pos = start + isize + xsize as u64 + tail as u64;
