@@ -8,7 +8,7 @@
 #[inline]
 pub fn split_at<'a>(rest: &mut &'a [u8], sep: u8) -> (&'a [u8], bool) {
     let s = *rest;
-    match s.iter().position(|&b| b == sep) {
+    match find_byte(s, sep) {
         Some(i) => {
             *rest = &s[i + 1..];
             (&s[..i], false)
@@ -18,6 +18,30 @@ pub fn split_at<'a>(rest: &mut &'a [u8], sep: u8) -> (&'a [u8], bool) {
             (s, true)
         }
     }
+}
+
+/// The first position of `b` in `s`, eight bytes at a time (dumpfile
+/// fields run to tens of bytes; this is most of the parser's scanning).
+pub fn find_byte(s: &[u8], b: u8) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let pattern = LO * u64::from(b);
+    let mut words = s.chunks_exact(8);
+    let mut base = 0;
+    for w in &mut words {
+        let x = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]) ^ pattern;
+        // The lowest bit set marks the first zero byte of x exactly.
+        let found = x.wrapping_sub(LO) & !x & HI;
+        if found != 0 {
+            return Some(base + (found.trailing_zeros() / 8) as usize);
+        }
+        base += 8;
+    }
+    words
+        .remainder()
+        .iter()
+        .position(|&c| c == b)
+        .map(|i| base + i)
 }
 
 fn hexdigit(c: u8) -> Option<u8> {
@@ -90,7 +114,7 @@ pub fn unescape_optional_into(
 /// The part of `s` a C string holds: up to the first NUL.
 #[inline]
 pub fn c_str_part(s: &[u8]) -> &[u8] {
-    match s.iter().position(|&b| b == 0) {
+    match find_byte(s, 0) {
         Some(i) => &s[..i],
         None => s,
     }
@@ -101,6 +125,12 @@ pub fn c_str_part(s: &[u8]) -> &[u8] {
 /// (8 or 10), saturating at u64::MAX. Anything left over, or an empty
 /// field, is the error "Invalid integer FIELD".
 pub fn parse_int(field: &[u8], base: u32) -> std::result::Result<u64, Vec<u8>> {
+    // Plain digits too few to overflow: nothing else to look at.
+    if (1..=18).contains(&field.len()) && field.iter().all(|&c| c.wrapping_sub(b'0') < base as u8) {
+        return Ok(field
+            .iter()
+            .fold(0u64, |v, &c| v * u64::from(base) + u64::from(c - b'0')));
+    }
     let bad = || {
         let mut m = b"Invalid integer ".to_vec();
         m.extend_from_slice(field);
@@ -225,6 +255,23 @@ mod tests {
         assert!(rest.is_empty());
         assert_eq!(split_at(&mut rest, b' '), (&b""[..], true));
         assert_eq!(c_str_part(b"ab\0cd"), b"ab");
+        for len in 0..40 {
+            let mut v = vec![b'x'; len];
+            assert_eq!(find_byte(&v, b' '), None);
+            for at in 0..len {
+                v[at] = b' ';
+                assert_eq!(find_byte(&v, b' '), Some(at));
+                // A byte just above or below the one looked for is no match.
+                v[at] = b' ' + 1;
+                if at + 1 < len {
+                    v[at + 1] = b' ' - 1;
+                }
+                assert_eq!(find_byte(&v, b' '), None, "{len} {at}");
+                v.fill(b'x');
+            }
+        }
+        assert_eq!(find_byte(&[0x80, 0xff, 0, 1], 0), Some(2));
+        assert_eq!(find_byte(&[0x81; 9], 0x80), None);
         assert_eq!(c_str_part(b"abcd"), b"abcd");
     }
 

@@ -3,21 +3,40 @@
 
 use std::sync::Arc;
 
-use super::parse::{parse, parse_bytes, DumpError};
+use super::parse::{parse, parse_bytes, parse_threaded, DumpError};
 use crate::error::Error;
 use crate::node::{mode, NodeRef};
 
 const ROOT: &str = "/ 4096 40755 2 0 0 0 0.0 - - -\n";
 
+/// Parses on one thread and on two, which must agree; returns the former.
+fn both(dump: &[u8], strict: bool) -> Result<NodeRef, DumpError> {
+    let one = parse_bytes(dump, strict);
+    let two = parse_threaded(dump, strict, 2);
+    match (&one, &two) {
+        (Ok(a), Ok(b)) => {
+            let dump_of = |r: &NodeRef| {
+                let mut v = Vec::new();
+                crate::dumpfile::print::write_dump(r, &mut v)
+                    .map(|()| v)
+                    .ok()
+            };
+            assert_eq!(dump_of(a), dump_of(b));
+        }
+        (a, b) => assert_eq!(a.as_ref().err(), b.as_ref().err()),
+    }
+    one
+}
+
 fn ok(dump: &[u8]) -> NodeRef {
-    match parse_bytes(dump, false) {
+    match both(dump, false) {
         Ok(r) => r,
         Err(e) => panic!("{e:?} for {}", String::from_utf8_lossy(dump)),
     }
 }
 
 fn err_strict(dump: &[u8], strict: bool) -> String {
-    match parse_bytes(dump, strict) {
+    match both(dump, strict) {
         Err(DumpError::Malformed(m)) => String::from_utf8_lossy(&m).into_owned(),
         other => panic!("expected a malformed input, got {other:?}"),
     }
@@ -487,4 +506,35 @@ fn many_siblings_and_nesting() {
     let r = ok(s.as_bytes());
     assert_eq!(r.lock().children().len(), 20);
     assert_eq!(child(&r, "/d3").lock().children().len(), 51);
+}
+
+#[test]
+fn first_error_wins_across_batches() {
+    // Enough lines for many hand-overs between the two threads; a tree
+    // error and a line error, either first.
+    let file = |i: usize| format!("/f{i} 0 100644 1 0 0 0 0.0 - - -\n");
+    let lines = |bad_tree: usize, bad_line: usize| {
+        let mut s = String::from(ROOT);
+        for i in 0..3000 {
+            if i == bad_tree {
+                s.push_str("/missing/x 0 100644 1 0 0 0 0.0 - - -\n");
+            } else if i == bad_line {
+                s.push_str("/y 0 100644 1 0 0 0 0.x - - -\n");
+            } else {
+                s.push_str(&file(i));
+            }
+        }
+        s.into_bytes()
+    };
+    assert_eq!(
+        err(&lines(1500, 2900)),
+        "Parent directory missing for /missing/x"
+    );
+    assert_eq!(err(&lines(2900, 700)), "Invalid integer x");
+    assert_eq!(err(&lines(5000, 2999)), "Invalid integer x");
+    let mut tail = lines(5000, 5000);
+    tail.extend_from_slice(b"no newline");
+    assert_eq!(err_strict(&tail, true), "Missing trailing newline");
+    let r = ok(&lines(5000, 5000));
+    assert_eq!(r.lock().children().len(), 3000);
 }

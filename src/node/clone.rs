@@ -12,9 +12,8 @@ use crate::error::Result;
 pub fn clone_node(node: &NodeRef) -> NodeRef {
     let src = node.lock();
     let mut data = NodeData::default();
-    data.link_to = src.link_to.clone();
+    data.rare = src.rare.clone();
     data.payload = src.payload.clone();
-    data.content = src.content.clone();
     data.xattrs = src.xattrs.clone_entries();
     data.digest = src.digest.clone();
     data.inode = src.inode;
@@ -30,7 +29,7 @@ pub fn clone_deep(node: &NodeRef) -> Result<NodeRef> {
     // Iterative walk: (original, copy) pairs whose children still need copying.
     let mut work = vec![(node.clone(), new_root.clone())];
     while let Some((orig, copy)) = work.pop() {
-        let children: Vec<NodeRef> = orig.lock().children.clone();
+        let children: Vec<NodeRef> = orig.lock().children().to_vec();
         for child in children {
             let new_child = clone_node(&child);
             let name = child.lock().name.clone();
@@ -44,12 +43,11 @@ pub fn clone_deep(node: &NodeRef) -> Result<NodeRef> {
     for copy in mapping.values() {
         let mut d = copy.lock();
         let redirected = d
-            .link_to
-            .as_ref()
+            .link_to()
             .and_then(|t| mapping.get(&Arc::as_ptr(t)))
             .cloned();
         if let Some(t) = redirected {
-            d.link_to = Some(t);
+            d.rare_mut().link_to = Some(t);
         }
     }
     Ok(new_root)

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, Weak};
 
 use crate::error::{Error, Result};
 pub use clone::{clone_deep, clone_node};
-pub use tree::{add_child, follow_links, make_hardlink};
+pub use tree::{add_child, add_new_child, follow_links, make_hardlink, new_child_slot};
 use xattr::Xattrs;
 
 /// `S_IFMT` and friends, as u32 for the node's mode field.
@@ -98,20 +98,58 @@ pub struct Node {
 /// Where `Node::c_mode` sits inside a node.
 pub(crate) const C_MODE_FIELD: usize = std::mem::offset_of!(Node, c_mode);
 
+/// A node's children, sorted by name bytes (strcmp order). Most nodes
+/// have none: boxed, the empty list costs 8 bytes of every node, not 24.
+#[derive(Default)]
+pub struct Children(
+    // Boxed on purpose, see above.
+    #[allow(clippy::box_collection)] Option<Box<Vec<NodeRef>>>,
+);
+
+impl Children {
+    pub fn from_vec(v: Vec<NodeRef>) -> Children {
+        Children((!v.is_empty()).then(|| Box::new(v)))
+    }
+    pub fn insert(&mut self, at: usize, child: NodeRef) {
+        self.0
+            .get_or_insert_with(Default::default)
+            .insert(at, child);
+    }
+    /// Empties the list, handing over its children.
+    pub fn take(&mut self) -> Vec<NodeRef> {
+        self.0.take().map(|v| *v).unwrap_or_default()
+    }
+}
+
+impl std::ops::Deref for Children {
+    type Target = [NodeRef];
+    fn deref(&self) -> &[NodeRef] {
+        self.0.as_deref().map_or(&[], |v| &v[..])
+    }
+}
+
+/// The parts of a node that few nodes have.
+#[derive(Clone, Default)]
+pub struct Rare {
+    pub(crate) link_to: Option<NodeRef>,
+    /// Why a make_hardlink was refused (cycle: ELOOP, self link: EINVAL);
+    /// the writer reports it.
+    pub(crate) link_error: Option<Error>,
+    pub(crate) content: Option<Box<[u8]>>,
+}
+
 /// Everything a node holds. Strings keep their NUL so that pointers to
 /// them can be handed to C as they are.
 #[derive(Default)]
 pub struct NodeData {
     pub(crate) parent: Weak<Node>,
     pub(crate) name: Option<Box<CStr>>,
-    /// Sorted by name bytes (strcmp order).
-    pub(crate) children: Vec<NodeRef>,
-    pub(crate) link_to: Option<NodeRef>,
-    /// Why a make_hardlink was refused (cycle: ELOOP, self link: EINVAL);
-    /// the writer reports it.
-    pub(crate) link_error: Option<Error>,
+    pub(crate) children: Children,
+    /// Hardlink and inline content: boxed, as most nodes have neither and
+    /// every node is smaller for it (a dumpfile of 100k files builds 100k
+    /// nodes).
+    pub(crate) rare: Option<Box<Rare>>,
     pub(crate) payload: Option<Box<CStr>>,
-    pub(crate) content: Option<Box<[u8]>>,
     pub xattrs: Xattrs,
     /// Boxed: most nodes have none, and this keeps every node 32 bytes
     /// smaller (a dumpfile of 100k files builds 100k nodes).
@@ -211,22 +249,26 @@ impl NodeData {
         self.inode.is_dir()
     }
     pub fn link_to(&self) -> Option<&NodeRef> {
-        self.link_to.as_ref()
+        self.rare.as_ref()?.link_to.as_ref()
     }
     pub fn link_error(&self) -> Option<Error> {
-        self.link_error
+        self.rare.as_ref()?.link_error
+    }
+    /// The rare parts, made on first use.
+    pub(crate) fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Default::default)
     }
     /// Whether C would hold this node as a hardlink: it links somewhere,
     /// or its link was refused for closing a cycle (which C builds, and
     /// only finds when checking links after the tree walks).
     pub fn is_link_in_c(&self) -> bool {
-        self.link_to.is_some() || self.link_error == Some(Error::Loop)
+        self.link_to().is_some() || self.link_error() == Some(Error::Loop)
     }
     pub fn payload(&self) -> Option<&CStr> {
         self.payload.as_deref()
     }
     pub fn content(&self) -> Option<&[u8]> {
-        self.content.as_deref()
+        self.rare.as_ref()?.content.as_deref()
     }
     pub fn digest(&self) -> Option<&[u8; DIGEST_SIZE]> {
         self.digest.as_deref()
@@ -289,7 +331,10 @@ impl NodeData {
             }
             _ => None,
         };
-        self.content = copy;
+        match (copy, &mut self.rare) {
+            (None, None) => {}
+            (copy, _) => self.rare_mut().content = copy,
+        }
         self.inode.size = size as u64;
         Ok(())
     }
@@ -297,7 +342,9 @@ impl NodeData {
     /// `lcfs_node_set_size`: a changed size drops inline content.
     pub fn set_size(&mut self, size: u64) {
         if size != self.inode.size {
-            self.content = None;
+            if let Some(r) = &mut self.rare {
+                r.content = None;
+            }
             self.inode.size = size;
         }
     }

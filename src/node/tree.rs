@@ -3,7 +3,7 @@
 use std::ffi::CStr;
 use std::sync::Arc;
 
-use super::{NodeData, NodeRef, MAX_NAME_LENGTH};
+use super::{Node, NodeData, NodeRef, MAX_NAME_LENGTH};
 use crate::error::{Error, Result};
 
 /// `lcfs_node_add_child`: on success the tree holds its own reference to
@@ -54,6 +54,37 @@ pub fn add_child(parent: &NodeRef, child: &NodeRef, name: &CStr) -> Result<()> {
     Ok(())
 }
 
+/// Where a child called `name` that is in no tree yet would go among
+/// `parent`'s children, or [`add_child`]'s error for it.
+pub fn new_child_slot(parent: &NodeData, name: &[u8]) -> Result<usize> {
+    if !parent.is_dir() {
+        return Err(Error::NotADirectory);
+    }
+    if name.is_empty() {
+        return Err(Error::InvalidArgument);
+    }
+    if name.len() > MAX_NAME_LENGTH {
+        return Err(Error::NameTooLong);
+    }
+    match parent.find_child(name) {
+        Ok(_) => Err(Error::AlreadyExists),
+        Err(pos) => Ok(pos),
+    }
+}
+
+/// [`add_child`] of a node that does not exist yet: the node is made of
+/// `data` (named and parented here) and returned. Building a tree from
+/// a listing this way never locks the new node.
+pub fn add_new_child(parent: &NodeRef, name: &CStr, mut data: NodeData) -> Result<NodeRef> {
+    let mut p = parent.lock();
+    let pos = new_child_slot(&p, name.to_bytes())?;
+    data.name = Some(name.into());
+    data.parent = Arc::downgrade(parent);
+    let node = Node::with_data(data);
+    p.children.insert(pos, node.clone());
+    Ok(node)
+}
+
 fn root_of(node: &NodeRef) -> NodeRef {
     let mut cur = node.clone();
     loop {
@@ -70,7 +101,7 @@ fn root_of(node: &NodeRef) -> NodeRef {
 pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
     let mut cur = node.clone();
     loop {
-        let next = cur.lock().link_to.clone();
+        let next = cur.lock().link_to().cloned();
         match next {
             None => return Ok(cur),
             Some(n) if Arc::ptr_eq(&n, node) => return Err(Error::Loop),
@@ -87,11 +118,11 @@ pub fn follow_links(node: &NodeRef) -> Result<NodeRef> {
 /// link changes nothing else (C would also have raised the target's nlink).
 pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     if Arc::ptr_eq(node, target) {
-        node.lock().link_error = Some(Error::InvalidArgument);
+        node.lock().rare_mut().link_error = Some(Error::InvalidArgument);
         return Err(Error::InvalidArgument);
     }
     if reaches(target, node) {
-        node.lock().link_error = Some(Error::Loop);
+        node.lock().rare_mut().link_error = Some(Error::Loop);
         // The call itself is misuse (EINVAL); ELOOP is what writing reports.
         return Err(Error::InvalidArgument);
     }
@@ -101,8 +132,9 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
     }
     let old = {
         let mut n = node.lock();
-        n.link_error = None;
-        n.link_to.replace(target.clone())
+        let r = n.rare_mut();
+        r.link_error = None;
+        r.link_to.replace(target.clone())
     };
     // Released only after unlocking `node`: if this was the last reference
     // to the old target, its teardown may need to lock `node` (a child of it).
@@ -115,7 +147,7 @@ pub fn make_hardlink(node: &NodeRef, target: &NodeRef) -> Result<()> {
 fn reaches(from: &NodeRef, needle: &NodeRef) -> bool {
     let mut cur = from.clone();
     loop {
-        let next = cur.lock().link_to.clone();
+        let next = cur.lock().link_to().cloned();
         match next {
             None => return false,
             Some(n) if Arc::ptr_eq(&n, needle) || Arc::ptr_eq(&n, from) => return true,
@@ -129,13 +161,13 @@ impl Drop for NodeData {
     /// so it can be added elsewhere) and unreferenced, even ones somebody
     /// else still holds. Iterative, so deep trees cannot overflow the stack.
     fn drop(&mut self) {
-        let mut pending: Vec<NodeRef> = std::mem::take(&mut self.children);
+        let mut pending: Vec<NodeRef> = self.children.take();
         while let Some(child) = pending.pop() {
             let grandchildren = {
                 let mut c = child.lock();
                 c.name = None;
                 c.parent = std::sync::Weak::new();
-                std::mem::take(&mut c.children)
+                c.children.take()
             };
             pending.extend(grandchildren);
         }

@@ -9,7 +9,7 @@ use std::os::unix::ffi::OsStrExt;
 
 use super::ExitCode;
 use crate::build::{self, flags};
-use crate::dumpfile::parse::{parse, DumpError};
+use crate::dumpfile::parse::{parse_threaded, DumpError};
 use crate::erofs::write::{write_to, WriteFn, WriteOptions};
 use crate::error::Error;
 use crate::node::NodeRef;
@@ -298,7 +298,7 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     };
 
     let root = if o.from_file {
-        from_dump(&bin, &o.src)
+        from_dump(&bin, &o.src, o.threads)
     } else {
         from_dir(&bin, &o)
     };
@@ -353,13 +353,14 @@ pub fn run(args: Vec<OsString>) -> ExitCode {
     0
 }
 
-fn from_dump(bin: &str, src: &[u8]) -> std::result::Result<NodeRef, ()> {
+/// The tree of a dumpfile, read on two threads unless `--threads=1`.
+fn from_dump(bin: &str, src: &[u8], threads: usize) -> std::result::Result<NodeRef, ()> {
     let strict = std::env::var_os("CFS_PARSE_STRICT").is_some();
     let parsed = if src == b"-" {
-        parse(std::io::stdin().lock(), strict)
+        parse_threaded(std::io::stdin(), strict, threads)
     } else {
         match std::fs::File::open(std::ffi::OsStr::from_bytes(src)) {
-            Ok(f) => parse(f, strict),
+            Ok(f) => parse_threaded(f, strict, threads),
             Err(e) => {
                 let mut m = b"open `".to_vec();
                 m.extend_from_slice(src);

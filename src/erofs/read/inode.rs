@@ -123,7 +123,7 @@ pub(super) fn finish_dir(
     if area.size != 0 {
         xattr::apply(img, &mut d, area)?;
     }
-    d.children = children;
+    d.children = crate::node::Children::from_vec(children);
     Ok(())
 }
 

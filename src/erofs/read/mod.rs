@@ -111,7 +111,7 @@ pub fn load_image(data: &[u8], toplevel: Option<&[&[u8]]>) -> Result<NodeRef> {
 /// fuzzing), so its links are cut first.
 fn unlink(dir_links: Vec<NodeRef>) {
     for l in dir_links {
-        let old = l.lock().link_to.take();
+        let old = l.lock().rare.as_mut().and_then(|r| r.link_to.take());
         // Released after the lock: it may be the last reference to a
         // directory whose teardown locks `l`.
         drop(old);
@@ -223,10 +223,10 @@ fn build(
         Seeing::Node(target) => {
             // Like C: a bare node pointing at the first one; the target's
             // nlink is what the image says, so it is not bumped here.
-            data.link_to = Some(target.clone());
+            data.rare_mut().link_to = Some(target.clone());
         }
     }
-    let to_dir = data.link_to.as_ref().is_some_and(|t| t.lock().is_dir());
+    let to_dir = data.link_to().is_some_and(|t| t.lock().is_dir());
     name_and_parent(&mut data)?;
     let node = Node::with_data(data);
     if to_dir {

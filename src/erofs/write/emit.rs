@@ -6,7 +6,7 @@
 use super::dirents::{encode_chunk, for_each_chunk};
 use super::layout::{chunking, inode_size_field, round_up_u64, Layout};
 use super::tree::{Entry, Tree};
-use super::xattrs::name_filter;
+use super::xattrs::{inode_xattr_size, name_filter};
 use crate::erofs::format::{
     file_type_of_mode, Inode as RawInode, LcfsErofsHeader, SuperBlock, XattrIbodyHeader, BLKSIZ,
     BLKSIZ_BITS, FEATURE_COMPAT_MTIME, FEATURE_COMPAT_XATTR_FILTER, INODE_CHUNK_BASED,
@@ -214,9 +214,14 @@ impl<'t, 's> Emitter<'t, 's> {
     fn inode(&mut self, id: u32) -> Result<()> {
         let e = &self.tree.entries[id as usize];
         let l = self.lay.nodes[id as usize];
-        self.sink.fill(0, l.ipad as u64)?;
+        let start = l.nid * SLOTSIZE as u64;
+        let ipad = start
+            .checked_sub(self.sink.pos())
+            .ok_or(Error::InvalidArgument)?;
+        self.sink.fill(0, ipad)?;
         validate_mode(e.inode.mode)?;
-        let xsize = l.xattr_size as usize;
+        let ids = self.tree.xt.ids(&e.xattrs);
+        let (xsize, n_shared) = inode_xattr_size(&self.tree.xt, &self.lay.shared, ids);
         let icount = if xsize == 0 {
             0
         } else {
@@ -241,7 +246,7 @@ impl<'t, 's> Emitter<'t, 's> {
         let size = match ft {
             mode::S_IFLNK if l.n_blocks == 0 => l.tail as u64,
             mode::S_IFDIR | mode::S_IFREG | mode::S_IFLNK => {
-                inode_size_field(e, l.n_blocks, l.tail)
+                inode_size_field(e, l.n_blocks, u32::from(l.tail))
             }
             _ => 0,
         };
@@ -275,18 +280,19 @@ impl<'t, 's> Emitter<'t, 's> {
         };
         self.sink.with(|v| raw.encode(v))?;
         if xsize > 0 {
-            self.xattrs(e, l.n_shared)?;
+            self.xattrs(e, n_shared as u8)?;
         }
 
         match ft {
             mode::S_IFDIR => {
                 let (tree, lay) = (self.tree, self.lay);
                 let sink = &mut self.sink;
-                for_each_chunk(&e.dirents, l.n_blocks, |r, block| {
+                let dents = tree.dirents(e);
+                for_each_chunk(dents, l.n_blocks, |r, block| {
                     if block {
                         return Ok(());
                     }
-                    sink.with(|v| encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t)))
+                    sink.with(|v| encode_chunk(tree, &dents[r], v, |t| nid_type(tree, lay, t)))
                 })?;
             }
             mode::S_IFLNK if l.n_blocks == 0 => {
@@ -311,12 +317,12 @@ impl<'t, 's> Emitter<'t, 's> {
         Ok(())
     }
 
-    fn xattrs(&mut self, e: &Entry, n_shared: u32) -> Result<()> {
+    fn xattrs(&mut self, e: &Entry, n_shared: u8) -> Result<()> {
         let (xt, shared) = (&self.tree.xt, &self.lay.shared);
-        let ids = &e.xattrs.ids;
+        let ids = xt.ids(&e.xattrs);
         let header = XattrIbodyHeader {
             name_filter: name_filter(xt, ids),
-            shared_count: n_shared as u8,
+            shared_count: n_shared,
         };
         let base = self.lay.inodes_end % BLK;
         self.sink.with(|v| {
@@ -345,13 +351,12 @@ impl<'t, 's> Emitter<'t, 's> {
             mode::S_IFDIR => {
                 let (tree, lay) = (self.tree, self.lay);
                 let sink = &mut self.sink;
-                for_each_chunk(&e.dirents, l.n_blocks, |r, block| {
+                let dents = tree.dirents(e);
+                for_each_chunk(dents, l.n_blocks, |r, block| {
                     if !block {
                         return Ok(());
                     }
-                    sink.with(|v| {
-                        encode_chunk(tree, &e.dirents[r], v, |t| nid_type(tree, lay, t))
-                    })?;
+                    sink.with(|v| encode_chunk(tree, &dents[r], v, |t| nid_type(tree, lay, t)))?;
                     sink.align(BLK)
                 })
             }

@@ -32,18 +32,18 @@ pub fn chunking(size: u64) -> (u32, u64) {
     (bits, size.wrapping_add(chunk - 1) / chunk)
 }
 
-/// Per-inode placement.
+/// Per-inode placement: 16 bytes for each file of the tree. The padding
+/// before the inode follows from its nid and its xattrs' size from its
+/// list, so the writer works those out again.
 #[derive(Clone, Copy, Default)]
 pub struct NodeLayout {
     pub nid: u64,
-    /// Zero bytes written before the inode.
-    pub ipad: u32,
     pub n_blocks: u32,
-    /// Bytes of data kept inline after the inode and its xattrs.
-    pub tail: u32,
+    /// Bytes of data kept inline after the inode and its xattrs (at most
+    /// a block: a chunk index, a symlink target, a directory or content
+    /// tail).
+    pub tail: u16,
     pub compact: bool,
-    pub xattr_size: u32,
-    pub n_shared: u32,
 }
 
 pub struct Layout {
@@ -63,7 +63,7 @@ impl Layout {
     pub fn compute(tree: &Tree) -> Result<Layout> {
         let mut counts = vec![0u32; tree.xt.len()];
         for e in &tree.entries {
-            for &id in &e.xattrs.ids {
+            for &id in tree.xt.ids(&e.xattrs) {
                 counts[id as usize] += 1;
             }
         }
@@ -76,7 +76,7 @@ impl Layout {
         if tree
             .entries
             .iter()
-            .any(|e| e.dirents.iter().any(|d| d.target as usize >= n))
+            .any(|e| tree.dirents(e).iter().any(|d| d.target as usize >= n))
         {
             return Err(Error::InvalidArgument);
         }
@@ -85,14 +85,14 @@ impl Layout {
         let mut n_data_blocks = 0u64;
         for &id in &tree.order {
             let e = &tree.entries[id as usize];
-            let (mut n_blocks, mut tail) = data_size(e)?;
+            let (mut n_blocks, mut tail) = data_size(tree, e)?;
             let compact = fits_compact(e, tree.min_mtime, n_blocks, tail);
             let isize = if compact {
                 INODE_COMPACT_SIZE
             } else {
                 INODE_EXTENDED_SIZE
             } as u64;
-            let (xsize, n_shared) = inode_xattr_size(&tree.xt, &shared, &e.xattrs.ids);
+            let (xsize, _) = inode_xattr_size(&tree.xt, &shared, tree.xt.ids(&e.xattrs));
             let aligned = round_up_u64(pos, SLOTSIZE as u64);
             let extra = tail_padding(
                 e.file_type() == mode::S_IFLNK,
@@ -104,12 +104,9 @@ impl Layout {
             let start = aligned + extra;
             nodes[id as usize] = NodeLayout {
                 nid: start / SLOTSIZE as u64,
-                ipad: (start - pos) as u32,
                 n_blocks,
-                tail,
+                tail: u16::try_from(tail).map_err(|_| Error::InvalidArgument)?,
                 compact,
-                xattr_size: xsize as u32,
-                n_shared: n_shared as u32,
             };
             n_data_blocks += n_blocks as u64;
             pos = start + isize + xsize as u64 + tail as u64;
@@ -128,10 +125,10 @@ pub fn round_up_u64(x: u64, align: u64) -> u64 {
 }
 
 /// Whole data blocks and inline tail bytes before placement adjustments.
-fn data_size(e: &Entry) -> Result<(u32, u32)> {
+fn data_size(tree: &Tree, e: &Entry) -> Result<(u32, u32)> {
     let size = e.inode.size;
     Ok(match e.file_type() {
-        mode::S_IFDIR => dir_size(&e.dirents),
+        mode::S_IFDIR => dir_size(tree.dirents(e)),
         mode::S_IFLNK => {
             if e.payload_len == NO_PAYLOAD {
                 // C asserts here; refuse instead.

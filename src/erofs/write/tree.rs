@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use super::layout::chunking;
-use super::xattrs::{self, NodeXattrs, XattrTable};
+use super::xattrs::{self, Name, NodeXattrs, XattrTable};
 use crate::error::{Error, Result};
 use crate::node::{follow_links, mode, validate_mode, Inode, NodeRef};
 
@@ -24,19 +24,20 @@ pub const NO_PAYLOAD: u32 = u32::MAX;
 /// A directory entry: its name in `Tree::names` and the entry it names.
 #[derive(Clone, Copy)]
 pub struct Dent {
-    pub name_off: usize,
+    pub name_off: u32,
     pub name_len: u16,
     pub target: u32,
     pub flags: u8,
 }
 
-/// One inode to write.
+/// One inode to write. Kept small: there is one per file of the tree.
 pub struct Entry {
     /// None for the root whiteouts the writer makes up.
     pub src: Option<NodeRef>,
     pub inode: Inode,
     pub xattrs: NodeXattrs,
-    pub dirents: Vec<Dent>,
+    /// A directory's entries: its index in `Tree::dirs`, else NONE.
+    dir: u32,
     pub payload_len: u32,
     pub has_content: bool,
 }
@@ -116,6 +117,11 @@ fn link_target(kid: &NodeRef) -> Result<NodeRef> {
     follow_links(kid)
 }
 
+/// Where the next name goes in `Tree::names`.
+fn names_end(names: &[u8]) -> Result<u32> {
+    u32::try_from(names.len()).map_err(|_| Error::OutOfMemory)
+}
+
 fn is_whiteout(i: &Inode) -> bool {
     i.file_type() == mode::S_IFCHR && i.rdev == 0
 }
@@ -128,6 +134,8 @@ struct Work {
 
 pub struct Tree {
     pub entries: Vec<Entry>,
+    /// Each directory's entries, sorted by name.
+    dirs: Vec<Vec<Dent>>,
     pub names: Vec<u8>,
     pub xt: XattrTable,
     /// Entry ids in inode (breadth-first) order.
@@ -141,6 +149,40 @@ pub struct Tree {
     /// Hardlink nodes that have children of their own (not rewritten).
     link_parents: Vec<NodeRef>,
     root_is_link: bool,
+    /// Reused for each redirect value.
+    scratch: Vec<u8>,
+    keys: Keys,
+}
+
+/// The names of the xattrs the writer sets itself.
+struct Keys {
+    metacopy: Name,
+    redirect: Name,
+    opaque: Name,
+    escaped_whiteout: Name,
+    escaped_whiteouts: Name,
+    escaped_opaque: Name,
+    user_whiteout: Name,
+    user_whiteouts: Name,
+    user_opaque: Name,
+    selinux: Name,
+}
+
+impl Keys {
+    fn new(xt: &mut XattrTable) -> Result<Keys> {
+        Ok(Keys {
+            metacopy: xt.name(xattrs::METACOPY)?,
+            redirect: xt.name(xattrs::REDIRECT)?,
+            opaque: xt.name(xattrs::OPAQUE)?,
+            escaped_whiteout: xt.name(xattrs::ESCAPED_WHITEOUT)?,
+            escaped_whiteouts: xt.name(xattrs::ESCAPED_WHITEOUTS)?,
+            escaped_opaque: xt.name(xattrs::ESCAPED_OPAQUE)?,
+            user_whiteout: xt.name(xattrs::USER_WHITEOUT)?,
+            user_whiteouts: xt.name(xattrs::USER_WHITEOUTS)?,
+            user_opaque: xt.name(xattrs::USER_OPAQUE)?,
+            selinux: xt.name(xattrs::SELINUX)?,
+        })
+    }
 }
 
 impl Tree {
@@ -148,11 +190,15 @@ impl Tree {
     /// rewrite and compute steps do. On failure the version walk C does
     /// up front is completed, so `ver` ends as C leaves it.
     pub fn build(root: &NodeRef, ver: &mut Version) -> Result<Tree> {
+        let mut xt = XattrTable::default();
+        let keys = Keys::new(&mut xt)?;
         let mut t = Tree {
             entries: Vec::new(),
+            dirs: Vec::new(),
             // "." and ".." name themselves from here.
             names: b"..".to_vec(),
-            xt: XattrTable::default(),
+            xt,
+            keys,
             order: Vec::new(),
             ino: Vec::new(),
             min_mtime: (0, 0),
@@ -161,6 +207,7 @@ impl Tree {
             non_dir_with_children: Vec::new(),
             link_parents: Vec::new(),
             root_is_link: false,
+            scratch: Vec::new(),
         };
         let r = t.rewrite(root, ver);
         if ver.can_raise() {
@@ -205,9 +252,9 @@ impl Tree {
         while let Some(w) = stack.pop() {
             let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
             if w.parent != NONE {
-                self.entries[w.parent as usize].dirents[w.slot as usize].target = id;
+                self.dirent_mut(w.parent, w.slot).target = id;
             }
-            let children = self.add_node(&w.node, w.parent, ver)?;
+            let children = self.add_node(w.node, w.parent, ver)?;
             if let Some(children) = children {
                 self.add_dirents(id, w.parent, children, &mut stack)?;
             }
@@ -219,7 +266,7 @@ impl Tree {
     /// Returns its children when it is a directory.
     fn add_node(
         &mut self,
-        node: &NodeRef,
+        node: NodeRef,
         parent: u32,
         ver: &mut Version,
     ) -> Result<Option<Vec<NodeRef>>> {
@@ -238,11 +285,11 @@ impl Tree {
         if external && chunking(inode.size).1 > MAX_CHUNKS as u64 {
             return Err(Error::FileTooBig);
         }
-        let mut ids = Vec::with_capacity(d.xattrs.len() + usize::from(external));
+        let mut xa = NodeXattrs::new(&self.xt)?;
         for x in d.xattrs.iter() {
-            ids.push(self.xt.intern_escaped(x.key().to_bytes(), x.value())?);
+            let id = self.xt.intern_escaped(x.key().to_bytes(), x.value())?;
+            xa.push(&mut self.xt, id)?;
         }
-        let mut xa = NodeXattrs::from_ids(ids);
         if external {
             let mut v = Vec::new();
             if let Some(dg) = d.digest() {
@@ -250,12 +297,14 @@ impl Tree {
                 v.extend_from_slice(&[0, 4 + dg.len() as u8, 0, 1]);
                 v.extend_from_slice(dg);
             }
-            xa.set(&mut self.xt, xattrs::METACOPY, &v)?;
+            xa.set(&mut self.xt, self.keys.metacopy, &v)?;
             if let Some(p) = d.payload().filter(|p| !p.is_empty()) {
-                let mut path = Vec::with_capacity(p.to_bytes().len() + 1);
+                let mut path = std::mem::take(&mut self.scratch);
+                path.clear();
                 path.push(b'/');
                 path.extend_from_slice(p.to_bytes());
-                xa.set(&mut self.xt, xattrs::REDIRECT, &path)?;
+                xa.set(&mut self.xt, self.keys.redirect, &path)?;
+                self.scratch = path;
             }
         }
         let payload_len = d
@@ -286,26 +335,26 @@ impl Tree {
             ver.note_whiteout();
             inode.size = 0;
             inode.mode = mode::S_IFREG | (inode.mode & !mode::S_IFMT);
-            xa.set(&mut self.xt, xattrs::ESCAPED_WHITEOUT, b"")?;
-            xa.set(&mut self.xt, xattrs::USER_WHITEOUT, b"")?;
+            xa.set(&mut self.xt, self.keys.escaped_whiteout, b"")?;
+            xa.set(&mut self.xt, self.keys.user_whiteout, b"")?;
             // C dereferences the missing parent of a whiteout root.
             let p = self
                 .entries
                 .get_mut(parent as usize)
                 .ok_or(Error::InvalidArgument)?;
             let px = &mut p.xattrs;
-            px.set(&mut self.xt, xattrs::ESCAPED_WHITEOUTS, b"")?;
-            px.set(&mut self.xt, xattrs::USER_WHITEOUTS, b"")?;
+            px.set(&mut self.xt, self.keys.escaped_whiteouts, b"")?;
+            px.set(&mut self.xt, self.keys.user_whiteouts, b"")?;
             if ver.version >= 1 {
-                px.set(&mut self.xt, xattrs::ESCAPED_OPAQUE, b"x")?;
-                px.set(&mut self.xt, xattrs::USER_OPAQUE, b"x")?;
+                px.set(&mut self.xt, self.keys.escaped_opaque, b"x")?;
+                px.set(&mut self.xt, self.keys.user_opaque, b"x")?;
             }
         }
         self.entries.push(Entry {
-            src: Some(node.clone()),
+            src: Some(node),
             inode,
             xattrs: xa,
-            dirents: Vec::new(),
+            dir: NONE,
             payload_len,
             has_content,
         });
@@ -313,7 +362,20 @@ impl Tree {
     }
 
     fn name(&self, d: &Dent) -> &[u8] {
-        &self.names[d.name_off..d.name_off + d.name_len as usize]
+        &self.names[d.name_off as usize..][..d.name_len as usize]
+    }
+
+    /// A directory's entries (none for other files).
+    pub fn dirents(&self, e: &Entry) -> &[Dent] {
+        match self.dirs.get(e.dir as usize) {
+            Some(d) => d,
+            None => &[],
+        }
+    }
+
+    fn dirent_mut(&mut self, id: u32, slot: u32) -> &mut Dent {
+        let dir = self.entries[id as usize].dir;
+        &mut self.dirs[dir as usize][slot as usize]
     }
 
     /// Lists a directory's entries (adding "." and ".." unless present)
@@ -332,7 +394,7 @@ impl Tree {
                 let c = child.lock();
                 let name = c.name().map(|n| n.to_bytes()).unwrap_or_default();
                 dents.push(Dent {
-                    name_off: self.names.len(),
+                    name_off: names_end(&self.names)?,
                     name_len: name.len() as u16,
                     target: NONE,
                     flags: 0,
@@ -385,7 +447,9 @@ impl Tree {
                 });
             }
         }
-        self.entries[id as usize].dirents = dents;
+        self.entries[id as usize].dir =
+            u32::try_from(self.dirs.len()).map_err(|_| Error::OutOfMemory)?;
+        self.dirs.push(dents);
         stack.extend(owned.into_iter().rev());
         Ok(())
     }
@@ -396,10 +460,10 @@ impl Tree {
         let Some(r) = self.entries.first_mut() else {
             return Err(Error::InvalidArgument);
         };
-        r.xattrs.set(&mut self.xt, xattrs::OPAQUE, b"y")?;
+        r.xattrs.set(&mut self.xt, self.keys.opaque, b"y")?;
         let selinux = r
             .xattrs
-            .value(&self.xt, xattrs::SELINUX)
+            .value(&self.xt, self.keys.selinux)
             .map(<[u8]>::to_vec);
         let root_inode = r.inode;
         let root_is_dir = root_inode.is_dir();
@@ -407,8 +471,8 @@ impl Tree {
         for i in 0..256usize {
             let name = [HEX[i >> 4], HEX[i & 15]];
             let pos = if root_is_dir {
-                match self.entries[0]
-                    .dirents
+                match self
+                    .dirents(&self.entries[0])
                     .binary_search_by(|d| self.name(d).cmp(&name[..]))
                 {
                     Ok(_) => continue,
@@ -423,9 +487,9 @@ impl Tree {
                 return Err(Error::NotADirectory);
             };
             let id = u32::try_from(self.entries.len()).map_err(|_| Error::OutOfMemory)?;
-            let mut xa = NodeXattrs::default();
+            let mut xa = NodeXattrs::new(&self.xt)?;
             if let Some(v) = &selinux {
-                xa.set(&mut self.xt, xattrs::SELINUX, v)?;
+                xa.set(&mut self.xt, self.keys.selinux, v)?;
             }
             self.entries.push(Entry {
                 src: None,
@@ -440,11 +504,11 @@ impl Tree {
                     mtime_nsec: root_inode.mtime_nsec,
                 },
                 xattrs: xa,
-                dirents: Vec::new(),
+                dir: NONE,
                 payload_len: NO_PAYLOAD,
                 has_content: false,
             });
-            let name_off = self.names.len();
+            let name_off = names_end(&self.names)?;
             self.names.extend_from_slice(&name);
             // Hardlink dirents of the root recorded so far move along.
             for p in self.pending.iter_mut().filter(|p| p.dir == 0) {
@@ -452,7 +516,8 @@ impl Tree {
                     p.dent += 1;
                 }
             }
-            self.entries[0].dirents.insert(
+            let root_dir = self.entries[0].dir as usize;
+            self.dirs[root_dir].insert(
                 pos,
                 Dent {
                     name_off,
@@ -475,7 +540,7 @@ impl Tree {
         while i < order.len() {
             let e = &self.entries[order[i] as usize];
             order.extend(
-                e.dirents
+                self.dirents(e)
                     .iter()
                     .filter(|d| d.flags & OWNED != 0)
                     .map(|d| d.target),
@@ -491,19 +556,20 @@ impl Tree {
         }
         self.resolve_links(&ino)?;
 
-        let xt = &self.xt;
+        let (xt, dirs) = (&mut self.xt, &self.dirs);
         let first = &self.entries[0].inode;
         let mut min = (first.mtime_sec, first.mtime_nsec);
         let mut has_acl = false;
         for e in &mut self.entries {
             if e.inode.is_dir() {
-                let subdirs = e.dirents.iter().filter(|d| d.flags & DIR_MODE != 0).count();
+                let dents = dirs.get(e.dir as usize).map_or(&[][..], |d| &d[..]);
+                let subdirs = dents.iter().filter(|d| d.flags & DIR_MODE != 0).count();
                 e.inode.nlink = (2 + subdirs) as u32;
             }
-            e.xattrs
-                .ids
-                .sort_unstable_by(|&a, &b| xt.get(a).key().cmp(xt.get(b).key()));
-            has_acl |= e.xattrs.ids.iter().any(|&id| xt.get(id).is_acl);
+            if !e.xattrs.is_empty() {
+                xt.sort_ids(&e.xattrs);
+                has_acl |= xt.ids(&e.xattrs).iter().any(|&id| xt.get(id).is_acl());
+            }
             let m = (e.inode.mtime_sec, e.inode.mtime_nsec);
             if m < min {
                 min = m;
@@ -536,7 +602,7 @@ impl Tree {
             let id = *by_ptr
                 .get(&(Arc::as_ptr(&target) as usize))
                 .ok_or(Error::InvalidArgument)?;
-            self.entries[p.dir as usize].dirents[p.dent as usize].target = id;
+            self.dirent_mut(p.dir, p.dent).target = id;
         }
         Ok(())
     }
