@@ -16,7 +16,9 @@
 #              (111,896 entries), from a file in the page cache:
 #              >= 4x faster than C, <= 0.5x C's peak RSS
 #   store-py   mkcomposefs --digest-store of /usr/lib/python3 into an empty
-#              store (removed between runs, outside the timing): >= 2x
+#              store (as root on a fresh ext4 filesystem each run, made
+#              outside the timing; BENCH_STORE_FS=dir uses a plain
+#              directory instead): >= 2x
 #   info-f36   composefs-info dump of the image C writes from the f36 dump,
 #              output to a file: >= 3x
 #
@@ -55,6 +57,28 @@ fi
 cat "$WORK/f36.dump" "$WORK/f36.cfs" >/dev/null
 find "$PY_DIR" -type f -print0 | xargs -0 cat >/dev/null 2>&1 || true
 
+# new_store / drop_store: the empty store of a store-py run. As root it is
+# a freshly made ext4 filesystem each time: on a long-lived one, creating
+# inodes right after thousands were deleted (the previous run's store)
+# costs more with every round, which says nothing about the tools.
+STORE_FS=${BENCH_STORE_FS:-$([ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null && echo fresh || echo dir)}
+new_store() {
+    mkdir "$WORK/store"
+    [ "$STORE_FS" = fresh ] || return 0
+    rm -f "$WORK/store.img"
+    truncate -s 1G "$WORK/store.img"
+    mkfs.ext4 -q -b 4096 "$WORK/store.img"
+    mount -o loop "$WORK/store.img" "$WORK/store"
+    rmdir "$WORK/store/lost+found"
+}
+drop_store() {
+    if mountpoint -q "$WORK/store" 2>/dev/null; then
+        umount "$WORK/store"
+    fi
+    rm -rf "$WORK/store" "$WORK/store.img"
+}
+trap drop_store EXIT
+
 # run SIDE CASE N: one timed run; appends "wall user+sys maxrss_kib" to
 # $WORK/SIDE.CASE.times and leaves the output in $WORK/out.SIDE.CASE.
 run() {
@@ -66,12 +90,13 @@ run() {
         dir=$OURS
         lib=(env -u LD_LIBRARY_PATH)
     fi
-    rm -rf "$out" "$WORK/store"
+    rm -rf "$out"
+    drop_store
     local cmd
     case $case in
     mk-f36) cmd=("$dir/mkcomposefs" --from-file "$WORK/f36.dump" "$out") ;;
     store-py)
-        mkdir "$WORK/store"
+        new_store
         cmd=("$dir/mkcomposefs" --digest-store="$WORK/store" "$PY_DIR" "$out") ;;
     info-f36) cmd=(sh -c 'exec "$0" dump "$1" >"$2"' "$dir/composefs-info" "$WORK/f36.cfs" "$out") ;;
     esac
@@ -105,7 +130,8 @@ for ((r = 1; r <= ROUNDS; r++)); do
         same "$c"
     done
 done
-rm -rf "$WORK/store" "$WORK"/out.*
+drop_store
+rm -rf "$WORK"/out.*
 
 # stat FILE: best and median wall, best CPU, smallest peak RSS (KiB).
 stats() {
